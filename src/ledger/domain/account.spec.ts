@@ -409,7 +409,7 @@ describe('foldEvents', () => {
     expect(s.reservations).not.toBe(snapshot.reservations);
   });
 
-  it('is linear in history length', () => {
+  it('folds a long history (40k events, 20k reservations) without copying the map per event', () => {
     const events: LedgerEvent[] = [open(), ev(2, 'FUNDS_DEPOSITED', 10n ** 12n, 10n ** 12n, 0n)];
     let v = 2;
     for (let i = 0; i < 20_000; i++) {
