@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# Installs the project's Go-built and Debian-packaged CLI tools into "$LEDGER_CACHE/bin" and prints
+# each tool's path, one per line, in argument order.
+#
+#   scripts/tools.sh grpcurl ghz helm jaeger prometheus promtool
+#
+# Builds come from the Go module proxy with GOPATH/GOCACHE under the cache dir, so a second run (or a
+# rebuild after a version bump) reuses downloaded modules and compiled packages. A tool is rebuilt
+# only when its pinned version changes (recorded in "$BIN/.<tool>.version").
+set -euo pipefail
+
+CACHE="${LEDGER_CACHE:-$HOME/.cache/ledger}"
+BIN="$CACHE/bin"
+GO="${LEDGER_GO:-/usr/local/go/bin/go}"
+
+# Pinned versions: change here to upgrade. ghz's proxy version list stops at v0.93.0 although newer
+# tags resolve fine when asked for explicitly, so never rely on @latest.
+GRPCURL_VERSION="v1.9.4"
+GHZ_VERSION="v0.121.0"
+HELM_VERSION="v3.22.0"
+JAEGER_VERSION="v1.76.0" # the Go module tag of Jaeger v2.13.0 (v2 binaries are tagged v1.x for Go)
+
+export GOPATH="$CACHE/go"
+export GOMODCACHE="$CACHE/go/pkg/mod"
+export GOCACHE="$CACHE/go/build"
+export GOFLAGS="-mod=mod -buildvcs=false"
+# Never let `go` fetch a different toolchain behind our back; a too-old Go should fail loudly.
+export GOTOOLCHAIN=local
+export CGO_ENABLED=0
+
+log() { echo "tools: $*" >&2; }
+die() { echo "tools: ERROR: $*" >&2; exit 1; }
+
+# installed <tool> <version> -> true when $BIN/<tool> exists and was built from <version>
+installed() {
+  [ -x "$BIN/$1" ] && [ "$(cat "$BIN/.$1.version" 2>/dev/null)" = "$2" ]
+}
+
+mark() { echo "$2" >"$BIN/.$1.version"; }
+
+# go_install <tool> <package> <version>: `go install pkg@version` into a temp GOBIN, then move into
+# place so an interrupted build never leaves a half-written binary under $BIN.
+go_install() {
+  local tool=$1 pkg=$2 version=$3 tmp
+  installed "$tool" "$version" && return 0
+  [ -x "$GO" ] || die "Go not found at $GO (set LEDGER_GO)"
+  log "building $tool $version (first time only)..."
+  tmp=$(mktemp -d "$CACHE/tmp/$tool.XXXXXX")
+  # `go install pkg@version` ignores the surrounding module and rejects -mod=... in GOFLAGS.
+  GOBIN="$tmp" GOFLAGS="-buildvcs=false" "$GO" install -trimpath -ldflags="-s -w" "$pkg@$version"
+  mv -f "$tmp/$tool" "$BIN/$tool"
+  rm -rf "$tmp"
+  mark "$tool" "$version"
+}
+
+# Jaeger's go.mod carries a replace directive, which `go install pkg@version` refuses; build it
+# from a throwaway wrapper module that depends on it as a tool instead.
+install_jaeger() {
+  local version=$JAEGER_VERSION dir="$CACHE/src/jaeger-wrapper-$JAEGER_VERSION"
+  installed jaeger "$version" && return 0
+  [ -x "$GO" ] || die "Go not found at $GO (set LEDGER_GO)"
+  log "building jaeger (v2, module $version) - this takes a few minutes the first time..."
+  mkdir -p "$dir"
+  if [ ! -f "$dir/go.mod" ]; then
+    (cd "$dir" && "$GO" mod init local/jaeger >/dev/null 2>&1)
+  fi
+  (cd "$dir" && "$GO" get -tool "github.com/jaegertracing/jaeger/cmd/jaeger@$version" \
+    && "$GO" build -trimpath -ldflags="-s -w" -o "$BIN/jaeger.tmp" github.com/jaegertracing/jaeger/cmd/jaeger)
+  mv -f "$BIN/jaeger.tmp" "$BIN/jaeger"
+  mark jaeger "$version"
+}
+
+# Prometheus and promtool come from Debian's package, unpacked (never installed: installing it
+# would start a system service on :9090).
+install_prometheus() {
+  local version dir deb tmp
+  if [ -x "$BIN/prometheus" ] && [ -x "$BIN/promtool" ]; then return 0; fi
+  command -v apt-get >/dev/null || die "apt-get not found: cannot fetch the prometheus package"
+  tmp=$(mktemp -d "$CACHE/tmp/prometheus.XXXXXX")
+  log "fetching Debian package prometheus (first time only)..."
+  if ! (cd "$tmp" && apt-get download prometheus >/dev/null 2>&1); then
+    apt-get update -qq >/dev/null
+    (cd "$tmp" && apt-get download prometheus >/dev/null)
+  fi
+  deb=$(ls "$tmp"/prometheus_*.deb)
+  version=$(dpkg-deb -f "$deb" Version)
+  dir="$CACHE/prometheus-$version"
+  rm -rf "$dir" && dpkg -x "$deb" "$dir"
+  rm -rf "$tmp"
+  # Symlinks keep the versioned tree (with its console templates) intact.
+  ln -sfn "$dir/usr/bin/prometheus" "$BIN/prometheus"
+  ln -sfn "$dir/usr/bin/promtool" "$BIN/promtool"
+}
+
+install_one() {
+  case "$1" in
+    grpcurl) go_install grpcurl github.com/fullstorydev/grpcurl/cmd/grpcurl "$GRPCURL_VERSION" ;;
+    ghz) go_install ghz github.com/bojand/ghz/cmd/ghz "$GHZ_VERSION" ;;
+    helm) go_install helm helm.sh/helm/v3/cmd/helm "$HELM_VERSION" ;;
+    jaeger) install_jaeger ;;
+    prometheus | promtool) install_prometheus ;;
+    *) die "unknown tool '$1' (known: grpcurl ghz helm jaeger prometheus promtool)" ;;
+  esac
+  echo "$BIN/$1"
+}
+
+main() {
+  [ $# -gt 0 ] || die "usage: $0 <grpcurl|ghz|helm|jaeger|prometheus|promtool>..."
+  mkdir -p "$BIN" "$CACHE/tmp"
+  local tool
+  for tool in "$@"; do install_one "$tool"; done
+}
+
+main "$@"
