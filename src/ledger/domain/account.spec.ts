@@ -225,16 +225,18 @@ describe('reservations', () => {
     expect(reservation(s2, 'r1').amount).toBe(300n);
   });
 
-  it('amending down to exactly the committed amount leaves nothing held', () => {
-    const s = fold([
+  it('amending down to exactly the committed amount leaves nothing held and completes the hold', () => {
+    const history = [
       open(),
       ev(2, 'FUNDS_DEPOSITED', 1_000n, 1_000n, 0n),
       ev(3, 'FUNDS_RESERVED', 400n, 1_000n, 400n, { reservationId: 'r1' }),
       ev(4, 'RESERVATION_COMMITTED', 100n, 900n, 300n, { reservationId: 'r1' }),
       ev(5, 'RESERVATION_AMENDED', 100n, 900n, 0n, { reservationId: 'r1' }),
-      ev(6, 'RESERVATION_RELEASED', 0n, 900n, 0n, { reservationId: 'r1' }),
-    ]);
-    expect(reservation(s, 'r1')).toMatchObject({ amount: 100n, committed: 100n, status: 'RELEASED' });
+    ];
+    const s = fold(history);
+    expect(reservation(s, 'r1')).toMatchObject({ amount: 100n, committed: 100n, status: 'COMMITTED' });
+    expect(s.held).toBe(0n);
+    expect(() => fold([...history, ev(6, 'RESERVATION_RELEASED', 0n, 900n, 0n, { reservationId: 'r1' })])).toThrow();
   });
 
   it('keeps several reservations apart', () => {

@@ -242,7 +242,10 @@ function amended(s: AccountState, e: LedgerEvent): void {
     corrupt(e, `new amount ${newAmount} is below the ${r.committed} already committed`);
   }
   s.held += newAmount - r.amount;
-  s.reservations.set(r.reservationId, { ...r, amount: newAmount, accountVersion: e.version });
+  // Amended down to exactly what was committed, nothing is left to hold: the reservation is done
+  // (lua/amend_reservation.lua does the same).
+  const status = newAmount === r.committed ? 'COMMITTED' : 'ACTIVE';
+  s.reservations.set(r.reservationId, { ...r, amount: newAmount, status, accountVersion: e.version });
 }
 
 function committed(s: AccountState, e: LedgerEvent): void {

@@ -1,0 +1,42 @@
+-- withdraw: debits an account down to -overdraft_limit of available funds.
+-- KEYS[1] account  KEYS[2] idempotency record  KEYS[3] outbox
+-- ARGV[1] traceparent  ARGV[2] retention s  ARGV[3] outbox bound  ARGV[4] transaction_id
+-- ARGV[5] amount (minor units)  ARGV[6] currency  ARGV[7] metadata json  ARGV[8] parameter hash
+-- ARGV[9] event id
+-- Replies: OK/REPLAY {account}; IDEMPOTENCY_CONFLICT, ACCOUNT_NOT_FOUND, CURRENCY_MISMATCH,
+-- ACCOUNT_CLOSED, ACCOUNT_FROZEN, OVERLOADED, AMOUNT_OUT_OF_RANGE, INSUFFICIENT_FUNDS.
+local tx, amt, cur, h = ARGV[4], tonumber(ARGV[5]), ARGV[6], ARGV[8]
+local seen = idem_lookup(KEYS[2], h)
+if seen then
+  return seen
+end
+local a = load_account(KEYS[1])
+if not a then
+  return not_found(KEYS[1]:match(':acct:(.*)$'))
+end
+if a.cur ~= cur then
+  return currency_mismatch(a, cur)
+end
+local blocked = status_reject(a)
+if blocked then
+  return blocked
+end
+local max_len = tonumber(ARGV[3])
+if outbox_full(KEYS[3], max_len) then
+  return overloaded(max_len)
+end
+if not in_range(a.bal - amt) then
+  return reject('AMOUNT_OUT_OF_RANGE', 'balance would leave the exact range of ' .. money(MAX_MINOR, a.cur))
+end
+local avail = a.bal - a.held
+if avail - amt < -a.od then
+  return reject('INSUFFICIENT_FUNDS', 'available ' .. money(avail, a.cur) .. ' < ' .. money(amt, a.cur))
+end
+a.bal = a.bal - amt
+emit(KEYS[3], a, now_ms(), { traceparent = ARGV[1], ikey = 'tx:' .. tx }, {
+  id = ARGV[9], type = 'FUNDS_WITHDRAWN', amt = amt, ref = tx, meta = ARGV[7],
+})
+save_account(KEYS[1], a)
+local reply = cjson.encode({ account = account_view(a) })
+idem_store(KEYS[2], h, reply, tonumber(ARGV[2]))
+return { 'OK', reply }

@@ -1,0 +1,44 @@
+import { type DynamicModule, Global, Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import type { HealthImplementation } from 'grpc-health-check';
+import type { LedgerConfig } from './config/config';
+import { ConfigModule, LEDGER_CONFIG } from './config/config.module';
+import { GrpcHealthReporter, GRPC_HEALTH } from './health/grpc-health-reporter';
+import { HealthController } from './health/health.controller';
+import { RedisModule } from './infrastructure/redis/redis.module';
+import { CommandSteps, UntimedSteps } from './ledger/commands/shared/command-steps';
+import { CurrencyRegistry } from './ledger/domain/currency';
+import { parseExtraAssets } from './ledger/domain/currency';
+import { GrpcExceptionFilter } from './ledger/grpc/grpc-exception.filter';
+import { LedgerModule } from './ledger/ledger.module';
+
+/** Things every module may use: the currency table and the step recorder. */
+@Global()
+@Module({
+  providers: [
+    {
+      provide: CurrencyRegistry,
+      inject: [LEDGER_CONFIG],
+      useFactory: (config: LedgerConfig) => new CurrencyRegistry(parseExtraAssets(config.ledger.extraAssets)),
+    },
+    { provide: CommandSteps, useClass: UntimedSteps },
+  ],
+  exports: [CurrencyRegistry, CommandSteps],
+})
+class CoreModule {}
+
+@Module({})
+export class AppModule {
+  static forRoot(config: LedgerConfig, health: HealthImplementation): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [ConfigModule.forRoot(config), CoreModule, RedisModule, LedgerModule],
+      controllers: [HealthController],
+      providers: [
+        { provide: APP_FILTER, useClass: GrpcExceptionFilter },
+        { provide: GRPC_HEALTH, useValue: health },
+        GrpcHealthReporter,
+      ],
+    };
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * The service's configuration, read once from environment variables and validated at start.
+ * A bad or missing value stops the process with a message naming the variable.
+ */
+export interface LedgerConfig {
+  grpc: {
+    /** host:port the gRPC server binds */
+    address: string;
+    /** bound on one request or reply message */
+    maxMessageBytes: number;
+  };
+  http: { host: string; port: number };
+  redis: {
+    url: string;
+    /** a Redis command that has not answered after this fails the call with UNAVAILABLE */
+    commandTimeoutMs: number;
+    connectTimeoutMs: number;
+  };
+  ledger: {
+    /** accounts are spread over this many buckets (hash tags); fixed for the life of the data */
+    buckets: number;
+    idempotencyRetentionSeconds: number;
+    /** per-bucket bound on events waiting in the Redis outbox; past it mutating calls get OVERLOADED */
+    outboxMaxPerBucket: number;
+    expirySweepIntervalMs: number;
+    /** bound on reservations one sweep expires per bucket */
+    expiryBatchMax: number;
+    /** extra assets beyond ISO 4217, "CODE:scale,..." */
+    extraAssets: string;
+    /** bound on the in-process cache of reservation_id -> account_id */
+    reservationLocationCacheMax: number;
+  };
+  log: { level: string };
+}
+
+export class ConfigError extends Error {
+  constructor(variable: string, problem: string) {
+    super(`invalid configuration: ${variable} ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function text(env: Env, name: string, fallback: string): string {
+  const value = env[name];
+  return value === undefined || value === '' ? fallback : value;
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^[0-9]+$/.test(raw)) throw new ConfigError(name, `must be a whole number, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max) {
+    throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
+  }
+  return value;
+}
+
+function oneOf(env: Env, name: string, fallback: string, allowed: readonly string[]): string {
+  const value = text(env, name, fallback);
+  if (!allowed.includes(value)) {
+    throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got "${value}"`);
+  }
+  return value;
+}
+
+function hostPort(env: Env, name: string, fallback: string): string {
+  const value = text(env, name, fallback);
+  const match = /^(.+):([0-9]{1,5})$/.exec(value);
+  if (!match || Number(match[2]) > 65535) {
+    throw new ConfigError(name, `must be host:port, got "${value}"`);
+  }
+  return value;
+}
+
+function redisUrl(env: Env, name: string, fallback: string): string {
+  const value = text(env, name, fallback);
+  if (!/^rediss?:\/\/[^\s]+$/.test(value)) {
+    throw new ConfigError(name, `must be a redis:// or rediss:// URL`);
+  }
+  return value;
+}
+
+function assets(env: Env, name: string): string {
+  const value = text(env, name, '');
+  if (value !== '' && !/^[A-Z][A-Z0-9]{1,11}:[0-9]{1,2}(,[A-Z][A-Z0-9]{1,11}:[0-9]{1,2})*$/.test(value)) {
+    throw new ConfigError(name, `must look like "BTC:8,USDT:6", got "${value}"`);
+  }
+  for (const part of value === '' ? [] : value.split(',')) {
+    if (Number(part.split(':')[1]) > 18) throw new ConfigError(name, `scale of ${part} must be 0..18`);
+  }
+  return value;
+}
+
+export function loadConfig(env: Env = process.env): LedgerConfig {
+  return {
+    grpc: {
+      address: hostPort(env, 'LEDGER_GRPC_ADDRESS', '127.0.0.1:50051'),
+      maxMessageBytes: integer(env, 'LEDGER_GRPC_MAX_MESSAGE_BYTES', 1_048_576, 1024, 16_777_216),
+    },
+    http: {
+      host: text(env, 'LEDGER_HTTP_HOST', '127.0.0.1'),
+      port: integer(env, 'LEDGER_HTTP_PORT', 9464, 0, 65535),
+    },
+    redis: {
+      url: redisUrl(env, 'LEDGER_REDIS_URL', 'redis://127.0.0.1:6379/0'),
+      commandTimeoutMs: integer(env, 'LEDGER_REDIS_COMMAND_TIMEOUT_MS', 500, 10, 60_000),
+      connectTimeoutMs: integer(env, 'LEDGER_REDIS_CONNECT_TIMEOUT_MS', 1000, 10, 60_000),
+    },
+    ledger: {
+      buckets: integer(env, 'LEDGER_BUCKETS', 16, 1, 16384),
+      idempotencyRetentionSeconds: integer(env, 'LEDGER_IDEMPOTENCY_RETENTION_SECONDS', 86_400, 60, 31_536_000),
+      outboxMaxPerBucket: integer(env, 'LEDGER_OUTBOX_MAX_PER_BUCKET', 100_000, 10, 10_000_000),
+      expirySweepIntervalMs: integer(env, 'LEDGER_EXPIRY_SWEEP_INTERVAL_MS', 250, 10, 1000),
+      expiryBatchMax: integer(env, 'LEDGER_EXPIRY_BATCH_MAX', 200, 1, 10_000),
+      extraAssets: assets(env, 'LEDGER_EXTRA_ASSETS'),
+      reservationLocationCacheMax: integer(env, 'LEDGER_RESERVATION_CACHE_MAX', 100_000, 0, 10_000_000),
+    },
+    log: { level: oneOf(env, 'LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) },
+  };
+}

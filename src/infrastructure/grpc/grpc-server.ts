@@ -1,0 +1,47 @@
+import { join } from 'node:path';
+import type { Server } from '@grpc/grpc-js';
+import { type GrpcOptions, Transport } from '@nestjs/microservices';
+import type { HealthImplementation } from 'grpc-health-check';
+import type { LedgerConfig } from '../../config/config';
+import { reflectionFromDescriptorSet } from './reflection';
+
+/** The repository root, from src/ (ts-jest) or dist/src/ (built) alike. */
+function repositoryRoot(): string {
+  return __dirname.includes(join('dist', 'src')) ? join(__dirname, '../../../..') : join(__dirname, '../../..');
+}
+
+function protoRoot(): string {
+  return join(repositoryRoot(), 'proto');
+}
+
+
+/**
+ * The gRPC server: ledger.v1.LedgerService, plus grpc.health.v1 and server reflection so that
+ * grpcurl and load balancers work without the proto file.
+ */
+export function grpcServerOptions(config: LedgerConfig, health: HealthImplementation): GrpcOptions {
+  return {
+    transport: Transport.GRPC,
+    options: {
+      url: config.grpc.address,
+      package: 'ledger.v1',
+      protoPath: join(protoRoot(), 'ledger/v1/ledger.proto'),
+      loader: {
+        includeDirs: [protoRoot()],
+        keepCase: false,
+        longs: String,
+        defaults: true,
+        oneofs: true,
+        arrays: true,
+        objects: true,
+      },
+      maxReceiveMessageLength: config.grpc.maxMessageBytes,
+      maxSendMessageLength: config.grpc.maxMessageBytes,
+      gracefulShutdown: true,
+      onLoadPackageDefinition: (_definition: unknown, server: Server) => {
+        reflectionFromDescriptorSet(join(repositoryRoot(), 'src/generated/ledger.binpb')).addToServer(server);
+        health.addToServer(server);
+      },
+    },
+  };
+}

@@ -1,0 +1,83 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type Redis from 'ioredis';
+
+export const SCRIPT_NAMES = [
+  'claim',
+  'open_account',
+  'deposit',
+  'withdraw',
+  'transfer',
+  'reserve',
+  'amend_reservation',
+  'commit_reservation',
+  'release_reservation',
+  'expire_reservation',
+  'change_account_status',
+] as const;
+
+export type ScriptName = (typeof SCRIPT_NAMES)[number];
+
+interface LoadedScript {
+  readonly source: string;
+  readonly sha: string;
+}
+
+/** lua/ beside package.json, from src/ (ts-jest) or dist/src/ (built) alike. */
+export function luaDirectory(): string {
+  const candidates = [join(__dirname, '../../../lua'), join(__dirname, '../../../../lua')];
+  for (const dir of candidates) {
+    try {
+      readFileSync(join(dir, 'lib/prelude.lua'));
+      return dir;
+    } catch {
+      // try the next layout
+    }
+  }
+  throw new Error(`lua/ directory not found near ${__dirname}`);
+}
+
+/**
+ * The Lua scripts under lua/, each prefixed with lua/lib/prelude.lua, read once at start.
+ * Calls go by EVALSHA; a NOSCRIPT reply (Redis restarted or flushed its script cache) loads the
+ * script again and retries once.
+ */
+export class LuaScripts {
+  private readonly scripts: ReadonlyMap<ScriptName, LoadedScript>;
+
+  constructor(
+    private readonly redis: Redis,
+    dir: string = luaDirectory(),
+    private readonly onReload: (name: ScriptName) => void = () => undefined,
+  ) {
+    const prelude = readFileSync(join(dir, 'lib/prelude.lua'), 'utf8');
+    const scripts = new Map<ScriptName, LoadedScript>();
+    for (const name of SCRIPT_NAMES) {
+      const body = readFileSync(join(dir, `${name}.lua`), 'utf8');
+      const source = `${prelude}\n${body}`;
+      scripts.set(name, { source, sha: createHash('sha1').update(source).digest('hex') });
+    }
+    this.scripts = scripts;
+  }
+
+  /** Loads every script into Redis (best effort at start; EVALSHA reloads on NOSCRIPT anyway). */
+  async loadAll(): Promise<void> {
+    for (const script of this.scripts.values()) {
+      await this.redis.script('LOAD', script.source);
+    }
+  }
+
+  async run(name: ScriptName, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+    const script = this.scripts.get(name);
+    if (!script) throw new Error(`unknown script ${name}`);
+    try {
+      return await this.redis.evalsha(script.sha, keys.length, ...keys, ...args);
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+      this.onReload(name);
+      await this.redis.script('LOAD', script.source);
+      return this.redis.evalsha(script.sha, keys.length, ...keys, ...args);
+    }
+  }
+}

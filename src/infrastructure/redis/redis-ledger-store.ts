@@ -1,0 +1,313 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type Redis from 'ioredis';
+import type { CurrencyRegistry } from '../../ledger/domain/currency';
+import { LedgerError } from '../../ledger/domain/errors';
+import { formatMinor } from '../../ledger/domain/money';
+import {
+  type AccountResult,
+  type AccountSnapshot,
+  type AmendInput,
+  type CallContext,
+  type CommitInput,
+  LedgerStore,
+  type MovementInput,
+  type OpenAccountInput,
+  type ReleaseInput,
+  type ReservationResult,
+  type ReserveInput,
+  type StatusTarget,
+  type TransferInput,
+  type TransferResult,
+} from '../../ledger/ports/ledger-store';
+import { BoundedCache } from './bounded-cache';
+import type { LuaScripts, ScriptName } from './lua-scripts';
+import { RedisKeys } from './redis-keys';
+import { guardRedis } from './redis-errors';
+import { type AppliedReply, interpretReply, toAccount, toReservation } from './script-replies';
+
+export interface RedisLedgerStoreOptions {
+  buckets: number;
+  idempotencyRetentionSeconds: number;
+  outboxMaxPerBucket: number;
+  reservationLocationCacheMax: number;
+}
+
+/** A stable digest of a call's parameters: the same id with other parameters is a conflict. */
+function parameterHash(kind: string, params: Record<string, unknown>): string {
+  const canonical = JSON.stringify([kind, params], (_, value: unknown) => {
+    if (typeof value === 'bigint') return value.toString();
+    if (value && typeof value === 'object' && !Array.isArray(value)) {
+      return Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    }
+    return value;
+  });
+  return createHash('sha256').update(canonical).digest('hex').slice(0, 32);
+}
+
+function metadataJson(metadata: Record<string, string>): string {
+  return JSON.stringify(Object.fromEntries(Object.entries(metadata).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
+}
+
+/**
+ * The ledger's live state in Redis: every mutation is one Lua script (lua/), atomic, idempotent
+ * and appending its events to the bucket's outbox stream in the same step.
+ */
+export class RedisLedgerStore extends LedgerStore {
+  private readonly keys: RedisKeys;
+  /** reservation_id -> account_id never changes once claimed, so caching it is always safe. */
+  private readonly reservationAccounts: BoundedCache<string, string>;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly scripts: LuaScripts,
+    private readonly currencies: CurrencyRegistry,
+    private readonly options: RedisLedgerStoreOptions,
+  ) {
+    super();
+    this.keys = new RedisKeys(options.buckets);
+    this.reservationAccounts = new BoundedCache(options.reservationLocationCacheMax);
+  }
+
+  private commonArgs(ctx: CallContext): (string | number)[] {
+    return [ctx.traceparent, this.options.idempotencyRetentionSeconds, this.options.outboxMaxPerBucket];
+  }
+
+  private readonly renderMoney = (minor: bigint, currency: string): string =>
+    this.currencies.has(currency) ? `${formatMinor(minor, this.currencies.scaleOf(currency))} ${currency}` : `${minor} minor units of ${currency}`;
+
+  private async apply(name: ScriptName, keys: string[], args: (string | number)[]): Promise<AppliedReply> {
+    return interpretReply(await guardRedis(this.scripts.run(name, keys, args)), this.renderMoney);
+  }
+
+  /**
+   * Binds a transaction or reservation id to its account before the account's script runs, so
+   * that one id can never be used on two accounts. Transaction claims expire with the replay
+   * records; reservation claims stay, since amend/commit/release find the account through them.
+   */
+  private async claim(kind: 'tx' | 'res', id: string, accountId: string): Promise<void> {
+    const value = `${kind}|${accountId}`;
+    const ttl = kind === 'tx' ? this.options.idempotencyRetentionSeconds : 0;
+    const bound = await guardRedis(this.scripts.run('claim', [this.keys.claim(kind, id)], [value, ttl]));
+    if (bound !== value) {
+      throw new LedgerError('IDEMPOTENCY_CONFLICT', `id ${id} was already used on another account`);
+    }
+    if (kind === 'res') this.reservationAccounts.set(id, accountId);
+  }
+
+  private async accountOfReservation(reservationId: string): Promise<string> {
+    const cached = this.reservationAccounts.get(reservationId);
+    if (cached !== undefined) return cached;
+    const value = await guardRedis(this.redis.get(this.keys.claim('res', reservationId)));
+    if (value === null) throw new LedgerError('RESERVATION_NOT_FOUND', `reservation ${reservationId} does not exist`);
+    const accountId = value.slice('res|'.length);
+    this.reservationAccounts.set(reservationId, accountId);
+    return accountId;
+  }
+
+  private accountResult(reply: AppliedReply): AccountResult {
+    return { account: toAccount(reply.body.account), replayed: reply.replayed };
+  }
+
+  private reservationResult(reply: AppliedReply): ReservationResult {
+    if (!reply.body.reservation) throw new Error('script reply without reservation');
+    return {
+      reservation: toReservation(reply.body.reservation),
+      account: toAccount(reply.body.account),
+      replayed: reply.replayed,
+    };
+  }
+
+  async openAccount(input: OpenAccountInput, ctx: CallContext): Promise<AccountResult> {
+    const meta = metadataJson(input.metadata);
+    const h = parameterHash('open', { currency: input.currency, od: input.overdraftLimit, meta });
+    const reply = await this.apply(
+      'open_account',
+      [this.keys.account(input.accountId), this.keys.outbox(input.accountId)],
+      [...this.commonArgs(ctx), input.accountId, input.currency, input.overdraftLimit.toString(), meta, h, randomUUID()],
+    );
+    return this.accountResult(reply);
+  }
+
+  async changeStatus(accountId: string, target: StatusTarget, reason: string, ctx: CallContext): Promise<AccountResult> {
+    const reply = await this.apply(
+      'change_account_status',
+      [this.keys.account(accountId), this.keys.outbox(accountId)],
+      [...this.commonArgs(ctx), target, reason, randomUUID(), accountId],
+    );
+    return this.accountResult(reply);
+  }
+
+  private async movement(kind: 'deposit' | 'withdraw', input: MovementInput, ctx: CallContext): Promise<AccountResult> {
+    await this.claim('tx', input.transactionId, input.accountId);
+    const meta = metadataJson(input.metadata);
+    const h = parameterHash(kind, { account: input.accountId, currency: input.currency, amount: input.amount, meta });
+    const reply = await this.apply(
+      kind,
+      [
+        this.keys.account(input.accountId),
+        this.keys.idempotency(input.accountId, 'tx', input.transactionId),
+        this.keys.outbox(input.accountId),
+      ],
+      [...this.commonArgs(ctx), input.transactionId, input.amount.toString(), input.currency, meta, h, randomUUID()],
+    );
+    return this.accountResult(reply);
+  }
+
+  deposit(input: MovementInput, ctx: CallContext): Promise<AccountResult> {
+    return this.movement('deposit', input, ctx);
+  }
+
+  withdraw(input: MovementInput, ctx: CallContext): Promise<AccountResult> {
+    return this.movement('withdraw', input, ctx);
+  }
+
+  async transfer(input: TransferInput, ctx: CallContext): Promise<TransferResult> {
+    await this.claim('tx', input.transactionId, input.fromAccountId);
+    const meta = metadataJson(input.metadata);
+    const h = parameterHash('transfer', {
+      from: input.fromAccountId,
+      to: input.toAccountId,
+      currency: input.currency,
+      amount: input.amount,
+      meta,
+    });
+    const reply = await this.apply(
+      'transfer',
+      [
+        this.keys.account(input.fromAccountId),
+        this.keys.account(input.toAccountId),
+        this.keys.idempotency(input.fromAccountId, 'tx', input.transactionId),
+        this.keys.outbox(input.fromAccountId),
+        this.keys.outbox(input.toAccountId),
+      ],
+      [
+        ...this.commonArgs(ctx),
+        input.transactionId,
+        input.amount.toString(),
+        input.currency,
+        meta,
+        h,
+        randomUUID(),
+        randomUUID(),
+      ],
+    );
+    if (!reply.body.to) throw new Error('transfer reply without destination account');
+    return { from: toAccount(reply.body.account), to: toAccount(reply.body.to), replayed: reply.replayed };
+  }
+
+  async reserve(input: ReserveInput, ctx: CallContext): Promise<ReservationResult> {
+    await this.claim('res', input.reservationId, input.accountId);
+    const h = parameterHash('reserve', {
+      account: input.accountId,
+      currency: input.currency,
+      amount: input.amount,
+      order: input.orderId,
+      ttl: input.ttlSeconds,
+    });
+    const reply = await this.apply(
+      'reserve',
+      [
+        this.keys.account(input.accountId),
+        this.keys.reservation(input.accountId, input.reservationId),
+        this.keys.idempotency(input.accountId, 'res', input.reservationId),
+        this.keys.expiryIndex(input.accountId),
+        this.keys.outbox(input.accountId),
+      ],
+      [
+        ...this.commonArgs(ctx),
+        input.reservationId,
+        input.amount.toString(),
+        input.currency,
+        input.orderId,
+        input.ttlSeconds,
+        h,
+        randomUUID(),
+        input.accountId,
+      ],
+    );
+    return this.reservationResult(reply);
+  }
+
+  async amend(input: AmendInput, ctx: CallContext): Promise<ReservationResult> {
+    const accountId = await this.accountOfReservation(input.reservationId);
+    const h = parameterHash('amend', { currency: input.currency, amount: input.newAmount });
+    const reply = await this.apply(
+      'amend_reservation',
+      [
+        this.keys.account(accountId),
+        this.keys.reservation(accountId, input.reservationId),
+        this.keys.idempotency(accountId, 'amend', `${input.reservationId}:${input.amendId}`),
+        this.keys.outbox(accountId),
+        this.keys.expiryIndex(accountId),
+      ],
+      [...this.commonArgs(ctx), input.reservationId, input.amendId, input.newAmount.toString(), input.currency, h, randomUUID()],
+    );
+    return this.reservationResult(reply);
+  }
+
+  async commit(input: CommitInput, ctx: CallContext): Promise<ReservationResult> {
+    const accountId = await this.accountOfReservation(input.reservationId);
+    const h = parameterHash('commit', { currency: input.currency, amount: input.amount, final: input.final });
+    const reply = await this.apply(
+      'commit_reservation',
+      [
+        this.keys.account(accountId),
+        this.keys.reservation(accountId, input.reservationId),
+        this.keys.idempotency(accountId, 'commit', `${input.reservationId}:${input.commitId}`),
+        this.keys.expiryIndex(accountId),
+        this.keys.outbox(accountId),
+      ],
+      [
+        ...this.commonArgs(ctx),
+        input.reservationId,
+        input.commitId,
+        input.amount.toString(),
+        input.currency,
+        input.final ? '1' : '0',
+        h,
+        randomUUID(),
+        randomUUID(),
+      ],
+    );
+    return this.reservationResult(reply);
+  }
+
+  async release(input: ReleaseInput, ctx: CallContext): Promise<ReservationResult> {
+    const accountId = await this.accountOfReservation(input.reservationId);
+    const reply = await this.apply(
+      'release_reservation',
+      [
+        this.keys.account(accountId),
+        this.keys.reservation(accountId, input.reservationId),
+        this.keys.expiryIndex(accountId),
+        this.keys.outbox(accountId),
+      ],
+      [...this.commonArgs(ctx), input.reservationId, input.reason, randomUUID()],
+    );
+    return this.reservationResult(reply);
+  }
+
+  async getAccount(accountId: string): Promise<AccountSnapshot> {
+    const fields = await guardRedis(this.redis.hgetall(this.keys.account(accountId)));
+    if (fields['id'] === undefined) throw new LedgerError('ACCOUNT_NOT_FOUND', `account ${accountId} does not exist`);
+    return toAccount(fields as unknown as Parameters<typeof toAccount>[0]);
+  }
+
+  async getReservation(reservationId: string): Promise<ReservationResult> {
+    const accountId = await this.accountOfReservation(reservationId);
+    const [accountFields, reservationFields] = await guardRedis(
+      Promise.all([
+        this.redis.hgetall(this.keys.account(accountId)),
+        this.redis.hgetall(this.keys.reservation(accountId, reservationId)),
+      ]),
+    );
+    if (reservationFields['id'] === undefined || accountFields['id'] === undefined) {
+      throw new LedgerError('RESERVATION_NOT_FOUND', `reservation ${reservationId} does not exist`);
+    }
+    return {
+      reservation: toReservation(reservationFields as unknown as Parameters<typeof toReservation>[0]),
+      account: toAccount(accountFields as unknown as Parameters<typeof toAccount>[0]),
+      replayed: false,
+    };
+  }
+}

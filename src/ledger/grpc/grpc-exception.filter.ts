@@ -1,0 +1,29 @@
+import { Metadata, status as GrpcStatus } from '@grpc/grpc-js';
+import { type ArgumentsHost, Catch, Logger, type RpcExceptionFilter } from '@nestjs/common';
+import { RpcException } from '@nestjs/microservices';
+import { type Observable, throwError } from 'rxjs';
+import { LedgerError } from '../domain/errors';
+import { grpcErrorResponse } from './error-status';
+
+/**
+ * Every error leaving a gRPC handler becomes a status: a LedgerError keeps its reason; anything
+ * else is a bug and becomes INTERNAL without leaking its message.
+ */
+@Catch()
+export class GrpcExceptionFilter implements RpcExceptionFilter<unknown> {
+  private readonly logger = new Logger(GrpcExceptionFilter.name);
+
+  catch(exception: unknown, _host: ArgumentsHost): Observable<unknown> {
+    if (exception instanceof LedgerError) {
+      return throwError(() => grpcErrorResponse(exception.reason, exception.message));
+    }
+    if (exception instanceof RpcException) {
+      // Raised on purpose with a status of its own (e.g. UNIMPLEMENTED).
+      return throwError(() => exception.getError());
+    }
+    this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
+    // INTERNAL carries no ErrorInfo: it is not a reason of the contract, and the cause stays in our logs.
+    const message = 'INTERNAL: unexpected error';
+    return throwError(() => ({ code: GrpcStatus.INTERNAL, message, details: message, metadata: new Metadata() }));
+  }
+}

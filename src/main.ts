@@ -1,0 +1,19 @@
+import { createLedgerApp } from './bootstrap';
+import { ConfigError, loadConfig } from './config/config';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      // The logger is not up yet: a bad configuration is reported on stderr and stops the process.
+      process.stderr.write(`${error.message}\n`);
+      process.exit(78);
+    }
+    throw error;
+  }
+  await createLedgerApp(config);
+}
+
+void main();
