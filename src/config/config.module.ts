@@ -8,6 +8,10 @@ export const LEDGER_CONFIG = Symbol('LEDGER_CONFIG');
 @Module({})
 export class ConfigModule {
   static forRoot(config: LedgerConfig): DynamicModule {
-    return { module: ConfigModule, providers: [{ provide: LEDGER_CONFIG, useValue: config }], exports: [LEDGER_CONFIG] };
+    return {
+      module: ConfigModule,
+      providers: [{ provide: LEDGER_CONFIG, useValue: config }],
+      exports: [LEDGER_CONFIG],
+    };
   }
 }

@@ -17,7 +17,12 @@ const definition = loadSync(join(__dirname, '../../proto/ledger/v1/ledger.proto'
   oneofs: true,
 });
 
-type Unary = (request: object, metadata: Metadata, options: { deadline: Date }, callback: (error: ServiceError | null, reply: unknown) => void) => void;
+type Unary = (
+  request: object,
+  metadata: Metadata,
+  options: { deadline: Date },
+  callback: (error: ServiceError | null, reply: unknown) => void,
+) => void;
 type RawClient = Record<string, Unary> & { close(): void };
 
 export type Reply = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -27,7 +32,9 @@ export class LedgerClient {
 
   constructor(address: string) {
     const pkg = loadPackageDefinition(definition) as unknown as {
-      ledger: { v1: { LedgerService: new (address: string, creds: ReturnType<typeof credentials.createInsecure>) => RawClient } };
+      ledger: {
+        v1: { LedgerService: new (address: string, creds: ReturnType<typeof credentials.createInsecure>) => RawClient };
+      };
     };
     this.raw = new pkg.ledger.v1.LedgerService(address, credentials.createInsecure());
   }

@@ -14,7 +14,6 @@ function protoRoot(): string {
   return join(repositoryRoot(), 'proto');
 }
 
-
 /**
  * The gRPC server: ledger.v1.LedgerService, plus grpc.health.v1 and server reflection so that
  * grpcurl and load balancers work without the proto file.

@@ -73,7 +73,9 @@ export class RedisLedgerStore extends LedgerStore {
   }
 
   private readonly renderMoney = (minor: bigint, currency: string): string =>
-    this.currencies.has(currency) ? `${formatMinor(minor, this.currencies.scaleOf(currency))} ${currency}` : `${minor} minor units of ${currency}`;
+    this.currencies.has(currency)
+      ? `${formatMinor(minor, this.currencies.scaleOf(currency))} ${currency}`
+      : `${minor} minor units of ${currency}`;
 
   private async apply(name: ScriptName, keys: string[], args: (string | number)[]): Promise<AppliedReply> {
     return interpretReply(await guardRedis(this.scripts.run(name, keys, args)), this.renderMoney);
@@ -123,12 +125,25 @@ export class RedisLedgerStore extends LedgerStore {
     const reply = await this.apply(
       'open_account',
       [this.keys.account(input.accountId), this.keys.outbox(input.accountId)],
-      [...this.commonArgs(ctx), input.accountId, input.currency, input.overdraftLimit.toString(), meta, h, randomUUID()],
+      [
+        ...this.commonArgs(ctx),
+        input.accountId,
+        input.currency,
+        input.overdraftLimit.toString(),
+        meta,
+        h,
+        randomUUID(),
+      ],
     );
     return this.accountResult(reply);
   }
 
-  async changeStatus(accountId: string, target: StatusTarget, reason: string, ctx: CallContext): Promise<AccountResult> {
+  async changeStatus(
+    accountId: string,
+    target: StatusTarget,
+    reason: string,
+    ctx: CallContext,
+  ): Promise<AccountResult> {
     const reply = await this.apply(
       'change_account_status',
       [this.keys.account(accountId), this.keys.outbox(accountId)],
@@ -240,7 +255,15 @@ export class RedisLedgerStore extends LedgerStore {
         this.keys.outbox(accountId),
         this.keys.expiryIndex(accountId),
       ],
-      [...this.commonArgs(ctx), input.reservationId, input.amendId, input.newAmount.toString(), input.currency, h, randomUUID()],
+      [
+        ...this.commonArgs(ctx),
+        input.reservationId,
+        input.amendId,
+        input.newAmount.toString(),
+        input.currency,
+        h,
+        randomUUID(),
+      ],
     );
     return this.reservationResult(reply);
   }

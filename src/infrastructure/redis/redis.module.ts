@@ -1,4 +1,11 @@
-import { Global, Inject, Logger, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Global,
+  Inject,
+  Logger,
+  Module,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import type Redis from 'ioredis';
 import type { LedgerConfig } from '../../config/config';
 import { LEDGER_CONFIG } from '../../config/config.module';
@@ -39,7 +46,11 @@ export const REDIS_CLIENT = Symbol('REDIS_CLIENT');
         return new ExpirySweeper(
           redis,
           scripts,
-          { buckets: config.ledger.buckets, intervalMs: config.ledger.expirySweepIntervalMs, batchMax: config.ledger.expiryBatchMax },
+          {
+            buckets: config.ledger.buckets,
+            intervalMs: config.ledger.expirySweepIntervalMs,
+            batchMax: config.ledger.expiryBatchMax,
+          },
           undefined,
           (error) => logger.warn(`expiry sweep failed: ${error instanceof Error ? error.message : String(error)}`),
         );

@@ -189,7 +189,11 @@ describe('reservations', () => {
   });
 
   it('defaults orderId to "" and expiresAtMs to 0 (never)', () => {
-    const s = fold([open(), ev(2, 'FUNDS_DEPOSITED', 10n, 10n, 0n), ev(3, 'FUNDS_RESERVED', 5n, 10n, 5n, { reservationId: 'r' })]);
+    const s = fold([
+      open(),
+      ev(2, 'FUNDS_DEPOSITED', 10n, 10n, 0n),
+      ev(3, 'FUNDS_RESERVED', 5n, 10n, 5n, { reservationId: 'r' }),
+    ]);
     expect(reservation(s, 'r')).toMatchObject({ orderId: '', expiresAtMs: 0 });
   });
 
@@ -261,17 +265,49 @@ describe('reservations', () => {
   ];
 
   it.each<[string, LedgerEvent[], RegExp]>([
-    ['reserve with an existing id', [ev(5, 'FUNDS_RESERVED', 10n, 900n, 310n, { reservationId: 'r1' })], /already exists/],
+    [
+      'reserve with an existing id',
+      [ev(5, 'FUNDS_RESERVED', 10n, 900n, 310n, { reservationId: 'r1' })],
+      /already exists/,
+    ],
     ['reserve with an empty id', [ev(5, 'FUNDS_RESERVED', 10n, 900n, 310n)], /reservationId is empty/],
     ['reserve of zero', [ev(5, 'FUNDS_RESERVED', 0n, 900n, 300n, { reservationId: 'r2' })], /must be positive/],
-    ['commit on a missing reservation', [ev(5, 'RESERVATION_COMMITTED', 10n, 890n, 290n, { reservationId: 'nope' })], /does not exist/],
-    ['commit above the remainder', [ev(5, 'RESERVATION_COMMITTED', 301n, 599n, -1n, { reservationId: 'r1' })], /exceeds the remaining 300/],
+    [
+      'commit on a missing reservation',
+      [ev(5, 'RESERVATION_COMMITTED', 10n, 890n, 290n, { reservationId: 'nope' })],
+      /does not exist/,
+    ],
+    [
+      'commit above the remainder',
+      [ev(5, 'RESERVATION_COMMITTED', 301n, 599n, -1n, { reservationId: 'r1' })],
+      /exceeds the remaining 300/,
+    ],
     ['commit of zero', [ev(5, 'RESERVATION_COMMITTED', 0n, 900n, 300n, { reservationId: 'r1' })], /must be positive/],
-    ['release of less than the remainder', [ev(5, 'RESERVATION_RELEASED', 200n, 900n, 100n, { reservationId: 'r1' })], /gives back 200 but reservation r1 has 300 remaining/],
-    ['release of more than the remainder', [ev(5, 'RESERVATION_RELEASED', 400n, 900n, 0n, { reservationId: 'r1' })], /has 300 remaining/],
-    ['expiry of less than the remainder', [ev(5, 'RESERVATION_EXPIRED', 1n, 900n, 299n, { reservationId: 'r1' })], /has 300 remaining/],
-    ['amend below committed', [ev(5, 'RESERVATION_AMENDED', 99n, 900n, -1n, { reservationId: 'r1' })], /below the 100 already committed/],
-    ['amend with a disagreeing newAmount', [ev(5, 'RESERVATION_AMENDED', 500n, 900n, 400n, { reservationId: 'r1', details: { newAmount: 501n } })], /differs from amount/],
+    [
+      'release of less than the remainder',
+      [ev(5, 'RESERVATION_RELEASED', 200n, 900n, 100n, { reservationId: 'r1' })],
+      /gives back 200 but reservation r1 has 300 remaining/,
+    ],
+    [
+      'release of more than the remainder',
+      [ev(5, 'RESERVATION_RELEASED', 400n, 900n, 0n, { reservationId: 'r1' })],
+      /has 300 remaining/,
+    ],
+    [
+      'expiry of less than the remainder',
+      [ev(5, 'RESERVATION_EXPIRED', 1n, 900n, 299n, { reservationId: 'r1' })],
+      /has 300 remaining/,
+    ],
+    [
+      'amend below committed',
+      [ev(5, 'RESERVATION_AMENDED', 99n, 900n, -1n, { reservationId: 'r1' })],
+      /below the 100 already committed/,
+    ],
+    [
+      'amend with a disagreeing newAmount',
+      [ev(5, 'RESERVATION_AMENDED', 500n, 900n, 400n, { reservationId: 'r1', details: { newAmount: 501n } })],
+      /differs from amount/,
+    ],
     [
       'commit after release',
       [
@@ -307,9 +343,9 @@ describe('status events', () => {
   });
 
   it('refuses any event after ACCOUNT_CLOSED', () => {
-    expect(() =>
-      fold([open(), ev(2, 'ACCOUNT_CLOSED', 0n, 0n, 0n), ev(3, 'FUNDS_DEPOSITED', 5n, 5n, 0n)]),
-    ).toThrow(/closed \(terminal\)/);
+    expect(() => fold([open(), ev(2, 'ACCOUNT_CLOSED', 0n, 0n, 0n), ev(3, 'FUNDS_DEPOSITED', 5n, 5n, 0n)])).toThrow(
+      /closed \(terminal\)/,
+    );
   });
 
   it('refuses a status event carrying an amount', () => {

@@ -138,8 +138,7 @@ function applyOwned(s: AccountState | undefined, e: LedgerEvent): AccountState {
   s.version = e.version;
   switch (e.type) {
     case 'ACCOUNT_OPENED':
-      corrupt(e, 'the account is already open');
-    // corrupt() never returns
+      return corrupt(e, 'the account is already open');
     case 'FUNDS_DEPOSITED':
     case 'TRANSFER_CREDITED':
       requirePositive(e);

@@ -66,17 +66,31 @@ describe('CurrencyRegistry', () => {
     expect(registry.scaleOf(code)).toBe(scale);
   });
 
-  it.each(['usd', 'Usd', 'BTC', 'ABC', 'XAU', '', 'U', 'US D', ' USD', 'USD ', 'USDT', '1USD', 'A'.repeat(13), 'ＵＳＤ'])(
-    'rejects %j as UNKNOWN_CURRENCY',
-    (code) => {
-      expect(registry.has(code)).toBe(false);
-      expect(reasonOf(() => registry.scaleOf(code))).toBe('UNKNOWN_CURRENCY');
-    },
-  );
+  it.each([
+    'usd',
+    'Usd',
+    'BTC',
+    'ABC',
+    'XAU',
+    '',
+    'U',
+    'US D',
+    ' USD',
+    'USD ',
+    'USDT',
+    '1USD',
+    'A'.repeat(13),
+    'ＵＳＤ',
+  ])('rejects %j as UNKNOWN_CURRENCY', (code) => {
+    expect(registry.has(code)).toBe(false);
+    expect(reasonOf(() => registry.scaleOf(code))).toBe('UNKNOWN_CURRENCY');
+  });
 
   it('explains lower case and unknown codes', () => {
     expect(() => registry.scaleOf('usd')).toThrow(/UNKNOWN_CURRENCY: currency "usd" is not a valid code.*upper case/);
-    expect(() => registry.scaleOf('BTC')).toThrow(/UNKNOWN_CURRENCY: currency "BTC" is neither ISO 4217 nor a configured asset/);
+    expect(() => registry.scaleOf('BTC')).toThrow(
+      /UNKNOWN_CURRENCY: currency "BTC" is neither ISO 4217 nor a configured asset/,
+    );
   });
 
   it('adds configured extra assets', () => {

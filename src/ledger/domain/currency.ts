@@ -213,7 +213,9 @@ export class CurrencyRegistry {
       assertAsset(code, scale);
       const iso = ISO_4217_SCALES.get(code);
       if (iso !== undefined && iso !== scale) {
-        throw new Error(`asset ${code} is the ISO 4217 currency with scale ${iso}; it cannot be redefined with scale ${scale}`);
+        throw new Error(
+          `asset ${code} is the ISO 4217 currency with scale ${iso}; it cannot be redefined with scale ${scale}`,
+        );
       }
       scales.set(code, scale);
     }
@@ -267,7 +269,9 @@ export function parseExtraAssets(spec: string): Map<string, number> {
     const code = (m[1] as string).trim();
     const scaleText = (m[2] as string).trim();
     if (!CURRENCY_CODE_PATTERN.test(code)) {
-      throw new Error(`${where}: code ${JSON.stringify(code)} must be 2-12 upper case letters or digits starting with a letter`);
+      throw new Error(
+        `${where}: code ${JSON.stringify(code)} must be 2-12 upper case letters or digits starting with a letter`,
+      );
     }
     if (!/^[0-9]{1,2}$/.test(scaleText) || Number.parseInt(scaleText, 10) > MAX_SCALE) {
       throw new Error(`${where}: scale ${JSON.stringify(scaleText)} must be an integer 0..${MAX_SCALE}`);

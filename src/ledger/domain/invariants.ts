@@ -17,7 +17,8 @@ export function checkInvariants(a: AccountState): string[] {
     const res = `${where} reservation ${id}`;
     if (r.reservationId !== id) violations.push(`${res} is stored under another id (${r.reservationId})`);
     if (r.accountId !== a.accountId) violations.push(`${res} belongs to account ${r.accountId}`);
-    if (r.currency !== a.currency) violations.push(`${res} currency ${r.currency} differs from the account's ${a.currency}`);
+    if (r.currency !== a.currency)
+      violations.push(`${res} currency ${r.currency} differs from the account's ${a.currency}`);
     if (r.amount <= 0n) violations.push(`${res} amount ${r.amount} is not positive`);
     if (r.amount > MAX_MINOR) violations.push(`${res} amount ${r.amount} exceeds MAX_MINOR ${MAX_MINOR}`);
     if (r.committed < 0n || r.committed > r.amount) {
@@ -33,7 +34,9 @@ export function checkInvariants(a: AccountState): string[] {
   }
 
   if (a.held !== sumRemaining) {
-    violations.push(`${where} held ${a.held} != ${sumRemaining}, the sum of remaining over ${active} ACTIVE reservations`);
+    violations.push(
+      `${where} held ${a.held} != ${sumRemaining}, the sum of remaining over ${active} ACTIVE reservations`,
+    );
   }
   if (a.held < 0n) violations.push(`${where} held ${a.held} is negative`);
   if (a.held > MAX_MINOR) violations.push(`${where} held ${a.held} exceeds MAX_MINOR ${MAX_MINOR}`);
@@ -45,12 +48,15 @@ export function checkInvariants(a: AccountState): string[] {
   }
   const avail = available(a);
   if (avail < -a.overdraftLimit) {
-    violations.push(`${where} available ${avail} (balance ${a.balance} - held ${a.held}) is below -overdraft limit -${a.overdraftLimit}`);
+    violations.push(
+      `${where} available ${avail} (balance ${a.balance} - held ${a.held}) is below -overdraft limit -${a.overdraftLimit}`,
+    );
   }
   if (a.status === 'CLOSED') {
     if (a.balance !== 0n) violations.push(`${where} is CLOSED with balance ${a.balance} (must be 0)`);
     if (active > 0) violations.push(`${where} is CLOSED with ${active} ACTIVE reservation(s)`);
   }
-  if (!Number.isSafeInteger(a.version) || a.version < 1) violations.push(`${where} version ${a.version} is not a positive integer`);
+  if (!Number.isSafeInteger(a.version) || a.version < 1)
+    violations.push(`${where} version ${a.version} is not a positive integer`);
   return violations;
 }

@@ -84,7 +84,10 @@ export function validateMetadata(meta: Record<string, string>, field = 'metadata
   for (const key of keys) {
     if (key.length === 0) throw invalid(field, 'has an empty key');
     if (exceeds(key, METADATA_KEY_MAX_LENGTH)) {
-      throw invalid(field, `key ${quote(key)} is too long (${codePoints(key)} chars, at most ${METADATA_KEY_MAX_LENGTH})`);
+      throw invalid(
+        field,
+        `key ${quote(key)} is too long (${codePoints(key)} chars, at most ${METADATA_KEY_MAX_LENGTH})`,
+      );
     }
     const value: unknown = meta[key];
     if (typeof value !== 'string') throw invalid(field, `value of ${quote(key)} must be a string`);
@@ -108,6 +111,9 @@ export function validateReason(text: string): void {
 /** Reservation ttl: an integer 0..31_536_000 seconds (0 = no expiry, max one year). */
 export function validateTtlSeconds(ttl: number): void {
   if (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < 0 || ttl > TTL_MAX_SECONDS) {
-    throw invalid('ttl_seconds', `${String(ttl)} must be an integer 0..${TTL_MAX_SECONDS} (0 = no expiry, max one year)`);
+    throw invalid(
+      'ttl_seconds',
+      `${String(ttl)} must be an integer 0..${TTL_MAX_SECONDS} (0 = no expiry, max one year)`,
+    );
   }
 }

@@ -65,7 +65,12 @@ export class LedgerController implements LedgerServiceController {
   }
 
   async openAccount(request: OpenAccountRequest): Promise<AccountReply> {
-    const command = new OpenAccountCommand(request.accountId, request.currency, request.overdraftLimit, request.metadata);
+    const command = new OpenAccountCommand(
+      request.accountId,
+      request.currency,
+      request.overdraftLimit,
+      request.metadata,
+    );
     return this.accountReply(await this.commands.execute(command));
   }
 
@@ -92,13 +97,26 @@ export class LedgerController implements LedgerServiceController {
   async deposit(request: DepositRequest): Promise<MovementReply> {
     const command = new DepositFundsCommand(request.transactionId, request.accountId, request.amount, request.metadata);
     const result = await this.commands.execute(command);
-    return { transactionId: request.transactionId, account: this.toProto.account(result.account), replayed: result.replayed };
+    return {
+      transactionId: request.transactionId,
+      account: this.toProto.account(result.account),
+      replayed: result.replayed,
+    };
   }
 
   async withdraw(request: WithdrawRequest): Promise<MovementReply> {
-    const command = new WithdrawFundsCommand(request.transactionId, request.accountId, request.amount, request.metadata);
+    const command = new WithdrawFundsCommand(
+      request.transactionId,
+      request.accountId,
+      request.amount,
+      request.metadata,
+    );
     const result = await this.commands.execute(command);
-    return { transactionId: request.transactionId, account: this.toProto.account(result.account), replayed: result.replayed };
+    return {
+      transactionId: request.transactionId,
+      account: this.toProto.account(result.account),
+      replayed: result.replayed,
+    };
   }
 
   async transfer(request: TransferRequest): Promise<TransferReply> {
@@ -135,7 +153,12 @@ export class LedgerController implements LedgerServiceController {
   }
 
   async commitReservation(request: CommitReservationRequest): Promise<ReservationReply> {
-    const command = new CommitReservationCommand(request.reservationId, request.commitId, request.amount, request.final);
+    const command = new CommitReservationCommand(
+      request.reservationId,
+      request.commitId,
+      request.amount,
+      request.final,
+    );
     return this.reservationReply(await this.commands.execute(command));
   }
 

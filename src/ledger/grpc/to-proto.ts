@@ -3,12 +3,7 @@ import type { CurrencyRegistry } from '../domain/currency';
 import { formatMinor } from '../domain/money';
 import type { AccountSnapshot } from '../ports/ledger-store';
 import type { Timestamp } from '../../generated/google/protobuf/timestamp';
-import {
-  type Account,
-  AccountStatus,
-  type Reservation,
-  ReservationStatus,
-} from '../../generated/ledger/v1/ledger';
+import { type Account, AccountStatus, type Reservation, ReservationStatus } from '../../generated/ledger/v1/ledger';
 
 const ACCOUNT_STATUS = {
   OPEN: AccountStatus.ACCOUNT_STATUS_OPEN,

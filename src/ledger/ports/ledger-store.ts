@@ -88,7 +88,12 @@ export type StatusTarget = 'OPEN' | 'FROZEN' | 'CLOSED';
  */
 export abstract class LedgerStore {
   abstract openAccount(input: OpenAccountInput, ctx: CallContext): Promise<AccountResult>;
-  abstract changeStatus(accountId: string, target: StatusTarget, reason: string, ctx: CallContext): Promise<AccountResult>;
+  abstract changeStatus(
+    accountId: string,
+    target: StatusTarget,
+    reason: string,
+    ctx: CallContext,
+  ): Promise<AccountResult>;
   abstract deposit(input: MovementInput, ctx: CallContext): Promise<AccountResult>;
   abstract withdraw(input: MovementInput, ctx: CallContext): Promise<AccountResult>;
   abstract transfer(input: TransferInput, ctx: CallContext): Promise<TransferResult>;

@@ -21,10 +21,17 @@ export class AmendReservationHandler implements ICommandHandler<AmendReservation
       validateRequestId(command.reservationId, 'reservation_id');
       validateRequestId(command.amendId, 'amend_id');
     });
-    const money = this.steps.run(name, 'parse-money', () => parseMoney(command.newAmount, this.currencies, 'new_amount'));
+    const money = this.steps.run(name, 'parse-money', () =>
+      parseMoney(command.newAmount, this.currencies, 'new_amount'),
+    );
     return this.steps.run(name, 'repository', () =>
       this.store.amend(
-        { reservationId: command.reservationId, amendId: command.amendId, currency: money.currency, newAmount: money.minor },
+        {
+          reservationId: command.reservationId,
+          amendId: command.amendId,
+          currency: money.currency,
+          newAmount: money.minor,
+        },
         currentCallContext(),
       ),
     );

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# `npm test`: everything CI checks, on a fresh machine or a warm one.
+#   1. Node 24, npm dependencies, generated code      (scripts/setup.sh)
+#   2. static checks: format, lint, types, dependency rule
+#   3. the services the tests talk to, started here    (scripts/stack.sh)
+#   4. unit tests, then integration/e2e tests against real Redis over real gRPC
+# LEDGER_TEST_SKIP_STATIC=1 skips step 2 (for quick local loops; CI never sets it).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+bash scripts/setup.sh
+node_bin="$(bash scripts/node24.sh)"
+export PATH="$node_bin:$root/node_modules/.bin:$PATH"
+
+if [ "${LEDGER_TEST_SKIP_STATIC:-0}" != 1 ]; then
+  echo "== static checks"
+  prettier --check . >/dev/null || { prettier --check . | tail -20; exit 1; }
+  eslint --max-warnings 0 .
+  tsc --noEmit -p tsconfig.json
+  depcruise --config .dependency-cruiser.cjs src
+fi
+
+echo "== services"
+bash scripts/stack.sh up redis
+eval "$(bash scripts/stack.sh env)"
+export LEDGER_REDIS_URL="${LEDGER_REDIS_URL:-redis://127.0.0.1:${LEDGER_REDIS_PORT:-6379}/0}"
+
+echo "== tests"
+# Nest 12 is ESM-only; Jest loads it from our CommonJS tests through require(esm), which needs
+# the VM modules flag on Node 24.
+export NODE_OPTIONS="--experimental-vm-modules --disable-warning=ExperimentalWarning ${NODE_OPTIONS:-}"
+jest --selectProjects unit "$@"
+jest --selectProjects e2e --runInBand "$@"
