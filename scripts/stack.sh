@@ -5,7 +5,7 @@
 #   scripts/stack.sh down   [service...]   stop what this script started
 #   scripts/stack.sh status [service...]   one line per service; exit 1 if any requested one is down
 #   scripts/stack.sh reset  [service...]   wipe data (restarting services that were running)
-#   scripts/stack.sh env                   print export lines (REDIS_URL, DATABASE_URL, ...)
+#   scripts/stack.sh env                   print export lines (LEDGER_REDIS_URL, ...)
 #
 # Services: redis postgres kafka (default: all three). Everything binds to 127.0.0.1.
 # Ports: LEDGER_REDIS_PORT=6379 LEDGER_PG_PORT=5432 LEDGER_KAFKA_PORT=9092
@@ -504,17 +504,20 @@ cmd_reset() {
   [ ${#running[@]} -eq 0 ] || cmd_up "${running[@]}"
 }
 
+# Connection settings for the app and tests: `eval "$(scripts/stack.sh env)"`. The app reads
+# LEDGER_REDIS_URL (src/config/config.ts); the Postgres/Kafka names are the ones to use when wiring
+# those in.
 cmd_env() {
   cat <<EOF
-export REDIS_URL=redis://$HOST:$REDIS_PORT
-export DATABASE_URL=postgres://ledger:ledger@$HOST:$PG_PORT/ledger
-export TEST_DATABASE_URL=postgres://ledger:ledger@$HOST:$PG_PORT/ledger_test
-export KAFKA_BROKERS=$HOST:$KAFKA_PORT
+export LEDGER_REDIS_URL=redis://$HOST:$REDIS_PORT/0
+export LEDGER_DATABASE_URL=postgres://ledger:ledger@$HOST:$PG_PORT/ledger
+export LEDGER_TEST_DATABASE_URL=postgres://ledger:ledger@$HOST:$PG_PORT/ledger_test
+export LEDGER_KAFKA_BROKERS=$HOST:$KAFKA_PORT
 EOF
 }
 
 usage() {
-  sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "${BASH_SOURCE[0]}" >&2
   exit 2
 }
 

@@ -38,19 +38,32 @@ installed() {
 
 mark() { echo "$2" >"$BIN/.$1.version"; }
 
-# go_install <tool> <package> <version>: `go install pkg@version` into a temp GOBIN, then move into
-# place so an interrupted build never leaves a half-written binary under $BIN.
+# go_install <tool> <package> <version> [ldflags]: `go install pkg@version` into a temp GOBIN,
+# then move into place so an interrupted build never leaves a half-written binary under $BIN.
 go_install() {
-  local tool=$1 pkg=$2 version=$3 tmp
+  local tool=$1 pkg=$2 version=$3 ldflags="-s -w ${4:-}" tmp
   installed "$tool" "$version" && return 0
   [ -x "$GO" ] || die "Go not found at $GO (set LEDGER_GO)"
   log "building $tool $version (first time only)..."
   tmp=$(mktemp -d "$CACHE/tmp/$tool.XXXXXX")
   # `go install pkg@version` ignores the surrounding module and rejects -mod=... in GOFLAGS.
-  GOBIN="$tmp" GOFLAGS="-buildvcs=false" "$GO" install -trimpath -ldflags="-s -w" "$pkg@$version"
+  GOBIN="$tmp" GOFLAGS="-buildvcs=false" "$GO" install -trimpath -ldflags="$ldflags" "$pkg@$version"
   mv -f "$tmp/$tool" "$BIN/$tool"
   rm -rf "$tmp"
   mark "$tool" "$version"
+}
+
+# Helm's Makefile stamps its version and the Kubernetes version it assumes (derived from its
+# k8s.io/client-go: v0.N -> 1.N); a bare `go install` leaves the latter at 1.20, which breaks
+# `helm lint`/`helm template` of charts with kubeVersion constraints.
+helm_ldflags() {
+  local dir minor
+  dir=$(GOFLAGS="" "$GO" mod download -json "helm.sh/helm/v3@$HELM_VERSION" | sed -nE 's/^\t"Dir": "(.*)",?$/\1/p')
+  minor=$(sed -nE 's#^\s*k8s.io/client-go v0\.([0-9]+)\..*#\1#p' "$dir/go.mod")
+  [ -n "$minor" ] || die "cannot find k8s.io/client-go in helm's go.mod"
+  echo "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" \
+    "-X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$minor" \
+    "-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$minor"
 }
 
 # Jaeger's go.mod carries a replace directive, which `go install pkg@version` refuses; build it
@@ -94,9 +107,10 @@ install_prometheus() {
 
 install_one() {
   case "$1" in
-    grpcurl) go_install grpcurl github.com/fullstorydev/grpcurl/cmd/grpcurl "$GRPCURL_VERSION" ;;
-    ghz) go_install ghz github.com/bojand/ghz/cmd/ghz "$GHZ_VERSION" ;;
-    helm) go_install helm helm.sh/helm/v3/cmd/helm "$HELM_VERSION" ;;
+    grpcurl) go_install grpcurl github.com/fullstorydev/grpcurl/cmd/grpcurl "$GRPCURL_VERSION" \
+      "-X main.version=$GRPCURL_VERSION" ;;
+    ghz) go_install ghz github.com/bojand/ghz/cmd/ghz "$GHZ_VERSION" "-X main.version=$GHZ_VERSION" ;;
+    helm) installed helm "$HELM_VERSION" || go_install helm helm.sh/helm/v3/cmd/helm "$HELM_VERSION" "$(helm_ldflags)" ;;
     jaeger) install_jaeger ;;
     prometheus | promtool) install_prometheus ;;
     *) die "unknown tool '$1' (known: grpcurl ghz helm jaeger prometheus promtool)" ;;
