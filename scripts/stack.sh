@@ -159,7 +159,8 @@ pg_packages() { pg_bin >/dev/null || echo "postgresql-$PG_MAJOR postgresql-clien
 
 # as_pg <cmd...>: run as the postgres OS user when we are root, as ourselves otherwise.
 as_pg() {
-  if [ "$EUID" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+  # From / so a cwd the postgres user cannot enter (e.g. a clone under /root) does not matter.
+  if [ "$EUID" -eq 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
 
 # pg_base: the Postgres state dir. Normally <state>/pg; but the `postgres` user must be able to
@@ -374,12 +375,23 @@ KAFKA_JAVA_OPTS=(
 
 kafka_run_class() { "$(kafka_java)" "${KAFKA_JAVA_OPTS[@]}" -cp "$(kafka_lib)/*" "$@"; }
 
+# What `StorageTool random-uuid` prints (16 random bytes, unpadded URL-safe base64, not starting
+# with '-'), without paying for a JVM start.
+kafka_cluster_id() {
+  local id
+  while :; do
+    id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+    [ "${id:0:1}" != - ] && break
+  done
+  echo "$id"
+}
+
 # The cluster id is made once per data dir and kept beside it; formatting is skipped when the
 # data dir already has meta.properties (saves a JVM start on every warm `up`).
 kafka_format() {
   [ -f "$KAFKA_DATA/meta.properties" ] && return 0
   local id_file="$KAFKA_DIR/cluster.id"
-  [ -s "$id_file" ] || kafka_run_class kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n1 >"$id_file"
+  [ -s "$id_file" ] || kafka_cluster_id >"$id_file"
   log "kafka: formatting $KAFKA_DATA (cluster id $(cat "$id_file"))"
   kafka_run_class kafka.tools.StorageTool format -t "$(cat "$id_file")" -c "$KAFKA_PROPS" \
     --ignore-formatted >"$KAFKA_DIR/format.log" 2>&1 \
@@ -472,6 +484,10 @@ cmd_up() {
 cmd_down() {
   local s
   for s in "$@"; do
+    if ! "$(svc_fn "$s" ours)" && "$(svc_fn "$s" status)" 2>/dev/null; then
+      log "$(printf '%-8s left running: it was not started by stack.sh' "$s")"
+      continue
+    fi
     "$(svc_fn "$s" stop)"
     log "$(printf '%-8s stopped' "$s")"
   done
