@@ -368,6 +368,16 @@ describe('movements: Deposit, Withdraw, Transfer', () => {
       expect(reply.account).toMatchObject({ balance: '0.00', version: '4' });
       expect((await withdraw(accountId, '5.00', 'USD', transactionId)).replayed).toBe(true);
     });
+
+    it('does not burn a transaction_id on a deposit that failed because the account does not exist', async () => {
+      // The rejected deposit changed nothing; retrying it on the right account must work.
+      const transactionId = uid('dep');
+      await expectRejected(deposit(uid('typo'), '1.00', 'USD', transactionId), 'ACCOUNT_NOT_FOUND');
+      const accountId = await l.open();
+      const reply = await deposit(accountId, '1.00', 'USD', transactionId);
+      expect(reply.replayed).toBe(false);
+      expect(reply.account).toMatchObject({ accountId, balance: '1.00', version: '2' });
+    });
   });
 
   describe('Transfer', () => {
