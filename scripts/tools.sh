@@ -18,7 +18,8 @@ GO="${LEDGER_GO:-/usr/local/go/bin/go}"
 GRPCURL_VERSION="v1.9.4"
 GHZ_VERSION="v0.121.0"
 HELM_VERSION="v3.22.0"
-JAEGER_VERSION="v1.76.0" # the Go module tag of Jaeger v2.13.0 (v2 binaries are tagged v1.x for Go)
+JAEGER_VERSION="v1.76.0"  # the Go module tag of Jaeger v2.13.0 (CHANGELOG: "v1.76.0 / v2.13.0")
+JAEGER_V2_VERSION="v2.13.0" # stamped into the binary (`jaeger version`), as upstream's Makefile does
 
 export GOPATH="$CACHE/go"
 export GOMODCACHE="$CACHE/go/pkg/mod"
@@ -70,6 +71,7 @@ helm_ldflags() {
 # from a throwaway wrapper module that depends on it as a tool instead.
 install_jaeger() {
   local version=$JAEGER_VERSION dir="$CACHE/src/jaeger-wrapper-$JAEGER_VERSION"
+  local ldflags="-s -w -X github.com/jaegertracing/jaeger/internal/version.latestVersion=$JAEGER_V2_VERSION"
   installed jaeger "$version" && return 0
   [ -x "$GO" ] || die "Go not found at $GO (set LEDGER_GO)"
   log "building jaeger (v2, module $version) - this takes a few minutes the first time..."
@@ -78,7 +80,7 @@ install_jaeger() {
     (cd "$dir" && "$GO" mod init local/jaeger >/dev/null 2>&1)
   fi
   (cd "$dir" && "$GO" get -tool "github.com/jaegertracing/jaeger/cmd/jaeger@$version" \
-    && "$GO" build -trimpath -ldflags="-s -w" -o "$BIN/jaeger.tmp" github.com/jaegertracing/jaeger/cmd/jaeger)
+    && "$GO" build -trimpath -ldflags="$ldflags" -o "$BIN/jaeger.tmp" github.com/jaegertracing/jaeger/cmd/jaeger)
   mv -f "$BIN/jaeger.tmp" "$BIN/jaeger"
   mark jaeger "$version"
 }
