@@ -217,6 +217,52 @@ describe('concurrency: many calls at once on the same account, reservation or id
     expect(figures(finalB)).toEqual({ balance: usd(10_000 + netToB), held: '0.00', available: usd(10_000 + netToB), version: String(2 + ok.length) });
   });
 
+  it('30 concurrent commits with one commit_id debit once', async () => {
+    const accountId = await l.funded('100.00');
+    const reservationId = uid('res');
+    await l.reserve(accountId, '50.00', { reservationId });
+    const { ok, failed } = await together(
+      range(30).map(() => () => l.call('CommitReservation', { reservationId, commitId: 'fill-1', amount: money('7.00'), final: false })),
+    );
+    expect(failed.size).toBe(0);
+    expect(ok.filter((reply) => reply.replayed === false)).toHaveLength(1);
+    for (const reply of ok) expect(reply.reservation).toMatchObject({ committed: '7.00', remaining: '43.00', accountVersion: '4' });
+    expect(figures(await l.account(accountId))).toEqual({ balance: '93.00', held: '43.00', available: '50.00', version: '4' });
+  });
+
+  it('30 concurrent amends with one amend_id apply once', async () => {
+    const accountId = await l.funded('100.00');
+    const reservationId = uid('res');
+    await l.reserve(accountId, '10.00', { reservationId });
+    const { ok, failed } = await together(
+      range(30).map(() => () => l.call('AmendReservation', { reservationId, amendId: 'up-1', newAmount: money('60.00') })),
+    );
+    expect(failed.size).toBe(0);
+    expect(ok.filter((reply) => reply.replayed === false)).toHaveLength(1);
+    expect(figures(await l.account(accountId))).toEqual({ balance: '100.00', held: '60.00', available: '40.00', version: '4' });
+  });
+
+  it('concurrent opens of one account id: the same parameters open it once, other currencies get ACCOUNT_EXISTS', async () => {
+    const accountId = uid('acct');
+    const { ok, failed } = await together(
+      range(40).map((i) => () => l.call('OpenAccount', { accountId, currency: i % 2 === 0 ? 'USD' : 'EUR' })),
+    );
+    const currencies = new Set(ok.map((reply) => reply.account.currency));
+    expect(currencies.size).toBe(1);
+    expect(ok).toHaveLength(20);
+    expect(ok.filter((reply) => reply.replayed === false)).toHaveLength(1);
+    expect(Object.fromEntries(failed)).toEqual({ ACCOUNT_EXISTS: 20 });
+    expect(await l.account(accountId)).toMatchObject({ currency: [...currencies][0], version: '1' });
+  });
+
+  it('concurrent freezes write one event; the rest are replays', async () => {
+    const accountId = await l.funded('5.00');
+    const { ok, failed } = await together(range(20).map(() => () => l.call('FreezeAccount', { accountId, reason: 'x' })));
+    expect(failed.size).toBe(0);
+    expect(ok.filter((reply) => reply.replayed === false)).toHaveLength(1);
+    expect(await l.account(accountId)).toMatchObject({ status: 'ACCOUNT_STATUS_FROZEN', version: '3' });
+  });
+
   it('reserves and withdrawals racing on one account never take more than the balance', async () => {
     const accountId = await l.funded('100.00');
     const calls = range(200).map((i) =>

@@ -233,6 +233,13 @@ describe('movements: Deposit, Withdraw, Transfer', () => {
       expect((await deposit(accountId, '50.00')).account.balance).toBe('0.00');
     });
 
+    it('formats small negative balances with their sign and leading zero ("-0.05")', async () => {
+      const accountId = await l.open('USD', '1.00');
+      expect(figures((await withdraw(accountId, '0.05')).account)).toEqual({ balance: '-0.05', held: '0.00', available: '-0.05', version: '2' });
+      const bhd = await l.open('BHD', '1');
+      expect((await withdraw(bhd, '0.001', 'BHD')).account.balance).toBe('-0.001');
+    });
+
     it('works in KRW and BHD at their exact boundaries', async () => {
       const krw = await l.funded('1000', 'KRW');
       const krwError = await expectRejected(withdraw(krw, '1001', 'KRW'), 'INSUFFICIENT_FUNDS');

@@ -682,6 +682,33 @@ describe('reservations: Reserve, AmendReservation, CommitReservation, ReleaseRes
       expect(reply.account).toMatchObject({ status: 'ACCOUNT_STATUS_FROZEN', held: '0.00', version: '5' });
     });
 
+    it('expires reservations whose ids contain "|", ":" and braces', async () => {
+      const accountId = await l.funded('10.00');
+      const reservationId = `${uid('res')}|a:b{c}`;
+      await reserve(accountId, '2.00', reservationId, { ttlSeconds: 1 });
+      const { reply } = await waitForStatus(reservationId, 'RESERVATION_STATUS_EXPIRED', 3000);
+      expect(reply.reservation.reservationId).toBe(reservationId);
+      expect(figures(reply.account)).toEqual({ balance: '10.00', held: '0.00', available: '10.00', version: '4' });
+    });
+
+    it('expires 250 holds of one account, all due at about the same time, within 1 s of the last expires_at', async () => {
+      const accountId = await l.funded('1000.00');
+      const replies: Reply[] = [];
+      for (let batch = 0; batch < 5; batch++) {
+        replies.push(...(await Promise.all(Array.from({ length: 50 }, () => reserve(accountId, '1.00', uid('res'), { ttlSeconds: 1 })))));
+      }
+      const lastExpiry = Math.max(...replies.map((reply) => timestampMs(reply.reservation.expiresAt)));
+      expect(figures(await l.account(accountId))).toMatchObject({ held: '250.00', version: '252' });
+      let account = await l.account(accountId);
+      while (account.held !== '0.00' && Date.now() < lastExpiry + 3000) {
+        await sleep(25);
+        account = await l.account(accountId);
+      }
+      const doneAt = Date.now();
+      expect(figures(account)).toEqual({ balance: '1000.00', held: '0.00', available: '1000.00', version: '502' });
+      expect(doneAt - lastExpiry).toBeLessThanOrEqual(1000);
+    });
+
     it('never expires a reservation that was committed, released or amended down to committed before its ttl', async () => {
       const accountId = await l.funded('100.00');
       const committed = uid('res');
