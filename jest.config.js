@@ -16,6 +16,8 @@ module.exports = {
       roots: ['<rootDir>/test'],
       testMatch: ['**/*.e2e-spec.ts'],
       transform: { '^.+\\.ts$': tsJest },
+      // Migrates LEDGER_DATABASE_URL once before the suites run.
+      globalSetup: '<rootDir>/test/support/global-setup.ts',
     },
   ],
 };

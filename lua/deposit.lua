@@ -28,7 +28,7 @@ if not in_range(a.bal + amt) then
   return reject('AMOUNT_OUT_OF_RANGE', 'balance would exceed the exact range of ' .. money(MAX_MINOR, a.cur))
 end
 a.bal = a.bal + amt
-emit(KEYS[3], a, now_ms(), { traceparent = ARGV[1], ikey = 'tx:' .. tx }, {
+emit(KEYS[3], a, now_ms(), { traceparent = ARGV[1], ikey = 'tx:' .. tx, h = h }, {
   id = ARGV[9], type = 'FUNDS_DEPOSITED', amt = amt, ref = tx, meta = ARGV[7],
 })
 save_account(KEYS[1], a)

@@ -18,7 +18,7 @@ if outbox_full(KEYS[2], max_len) then
 end
 local ts = now_ms()
 a = { id = id, cur = cur, st = 'OPEN', bal = 0, held = 0, od = od, ver = 0, opened = s(ts), meta = meta, h = h }
-emit(KEYS[2], a, ts, { traceparent = ARGV[1], ikey = 'open:' .. id }, {
+emit(KEYS[2], a, ts, { traceparent = ARGV[1], ikey = 'open:' .. id, h = h }, {
   id = ARGV[9], type = 'ACCOUNT_OPENED', meta = meta, x = '{"overdraft_limit":"' .. s(od) .. '"}',
 })
 redis.call('HSET', KEYS[1], 'id', id, 'cur', cur, 'od', s(od), 'opened', a.opened, 'meta', meta, 'h', h)

@@ -48,7 +48,7 @@ if ttl > 0 then
   exp = ts + ttl * 1000
 end
 a.held = a.held + amt
-emit(KEYS[5], a, ts, { traceparent = ARGV[1], ikey = 'res:' .. rid }, {
+emit(KEYS[5], a, ts, { traceparent = ARGV[1], ikey = 'res:' .. rid, h = h }, {
   id = ARGV[10], type = 'FUNDS_RESERVED', amt = amt, ref = rid, res = rid,
   x = '{"order_id":' .. cjson.encode(oid) .. ',"expires_at_ms":"' .. s(exp) .. '"}',
 })

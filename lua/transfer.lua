@@ -47,7 +47,7 @@ if avail - amt < -from.od then
   return reject('INSUFFICIENT_FUNDS', 'available ' .. money(avail, cur) .. ' < ' .. money(amt, cur))
 end
 local ts = now_ms()
-local ctx = { traceparent = ARGV[1], ikey = 'tx:' .. tx }
+local ctx = { traceparent = ARGV[1], ikey = 'tx:' .. tx, h = h }
 from.bal = from.bal - amt
 emit(KEYS[4], from, ts, ctx, {
   id = ARGV[9], type = 'TRANSFER_DEBITED', amt = amt, ref = tx, cp = to.id, meta = ARGV[7],

@@ -33,7 +33,7 @@ if avail - amt < -a.od then
   return reject('INSUFFICIENT_FUNDS', 'available ' .. money(avail, a.cur) .. ' < ' .. money(amt, a.cur))
 end
 a.bal = a.bal - amt
-emit(KEYS[3], a, now_ms(), { traceparent = ARGV[1], ikey = 'tx:' .. tx }, {
+emit(KEYS[3], a, now_ms(), { traceparent = ARGV[1], ikey = 'tx:' .. tx, h = h }, {
   id = ARGV[9], type = 'FUNDS_WITHDRAWN', amt = amt, ref = tx, meta = ARGV[7],
 })
 save_account(KEYS[1], a)

@@ -83,13 +83,15 @@ end
 
 -- Appends one event to the bucket's outbox stream and bumps the account version. Call it after
 -- the account fields are updated, so that balance/held are the values after the event.
+-- ctx: traceparent of the call, ikey (kind:key idempotency key), h (parameter hash) - the event
+-- store keeps the last two forever to answer replays older than Redis's retention.
 local function emit(outbox, a, ts, ctx, ev)
   a.ver = a.ver + 1
   redis.call('XADD', outbox, '*',
     'id', ev.id, 'acct', a.id, 'ver', s(a.ver), 'type', ev.type, 'ts', s(ts), 'cur', a.cur,
     'amt', s(ev.amt or 0), 'bal', s(a.bal), 'held', s(a.held), 'ref', ev.ref or '',
     'res', ev.res or '', 'cp', ev.cp or '', 'meta', ev.meta or '{}', 'x', ev.x or '{}',
-    'tp', ctx.traceparent, 'ikey', ctx.ikey)
+    'tp', ctx.traceparent, 'ikey', ctx.ikey, 'h', ctx.h or '')
 end
 
 -- Back-pressure: refuse new work while the relay has not drained the outbox, instead of

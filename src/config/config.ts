@@ -30,6 +30,40 @@ export interface LedgerConfig {
     /** bound on the in-process cache of reservation_id -> account_id */
     reservationLocationCacheMax: number;
   };
+  postgres: {
+    url: string;
+    poolMax: number;
+    statementTimeoutMs: number;
+    connectTimeoutMs: number;
+  };
+  kafka: {
+    brokers: string[];
+    topic: string;
+    clientId: string;
+    /** partitions of the topic when the publisher creates it */
+    partitions: number;
+    /** bound on one produce request (events per send) */
+    batchMax: number;
+    requestTimeoutMs: number;
+  };
+  eventStore: {
+    /** durable: a mutating call is answered once its events are committed in Postgres; fast: once Redis applied them */
+    ackMode: 'durable' | 'fast';
+    /** bound on the wait for durability; past it the call fails with UNAVAILABLE (safe to retry) */
+    durableAckTimeoutMs: number;
+    /** bound on outbox entries the relay appends in one Postgres transaction */
+    relayBatchMax: number;
+    /** how long one relay read blocks on an empty outbox */
+    relayBlockMs: number;
+    /** the relay leader lease: another instance takes over this long after the leader stops renewing */
+    relayLeaseMs: number;
+    /** a snapshot of an account is written every this many events */
+    snapshotEvery: number;
+    /** the relay/publisher retry Postgres/Kafka with backoff capped at this */
+    retryBackoffMaxMs: number;
+    /** run the relay and publisher in this process (off for tools that only read) */
+    workers: boolean;
+  };
   log: { level: string };
 }
 
@@ -83,6 +117,27 @@ function redisUrl(env: Env, name: string, fallback: string): string {
   return value;
 }
 
+function brokers(env: Env, name: string, fallback: string): string[] {
+  const value = text(env, name, fallback);
+  const list = value.split(',').map((b) => b.trim());
+  if (list.some((b) => !/^[^\s:]+:[0-9]{1,5}$/.test(b))) {
+    throw new ConfigError(name, `must be a comma-separated list of host:port, got "${value}"`);
+  }
+  return list;
+}
+
+function postgresUrl(env: Env, name: string, fallback: string): string {
+  const value = text(env, name, fallback);
+  if (!/^postgres(ql)?:\/\/[^\s]+$/.test(value)) throw new ConfigError(name, 'must be a postgres:// URL');
+  return value;
+}
+
+function flag(env: Env, name: string, fallback: boolean): boolean {
+  const value = text(env, name, fallback ? 'true' : 'false');
+  if (value !== 'true' && value !== 'false') throw new ConfigError(name, `must be true or false, got "${value}"`);
+  return value === 'true';
+}
+
 function assets(env: Env, name: string): string {
   const value = text(env, name, '');
   if (value !== '' && !/^[A-Z][A-Z0-9]{1,11}:[0-9]{1,2}(,[A-Z][A-Z0-9]{1,11}:[0-9]{1,2})*$/.test(value)) {
@@ -117,6 +172,30 @@ export function loadConfig(env: Env = process.env): LedgerConfig {
       expiryBatchMax: integer(env, 'LEDGER_EXPIRY_BATCH_MAX', 200, 1, 10_000),
       extraAssets: assets(env, 'LEDGER_EXTRA_ASSETS'),
       reservationLocationCacheMax: integer(env, 'LEDGER_RESERVATION_CACHE_MAX', 100_000, 0, 10_000_000),
+    },
+    postgres: {
+      url: postgresUrl(env, 'LEDGER_DATABASE_URL', 'postgres://ledger:ledger@127.0.0.1:5432/ledger'),
+      poolMax: integer(env, 'LEDGER_PG_POOL_MAX', 10, 1, 200),
+      statementTimeoutMs: integer(env, 'LEDGER_PG_STATEMENT_TIMEOUT_MS', 5000, 10, 600_000),
+      connectTimeoutMs: integer(env, 'LEDGER_PG_CONNECT_TIMEOUT_MS', 2000, 10, 60_000),
+    },
+    kafka: {
+      brokers: brokers(env, 'LEDGER_KAFKA_BROKERS', '127.0.0.1:9092'),
+      topic: text(env, 'LEDGER_KAFKA_TOPIC', 'ledger.account-events.v1'),
+      clientId: text(env, 'LEDGER_KAFKA_CLIENT_ID', 'ledger'),
+      partitions: integer(env, 'LEDGER_KAFKA_PARTITIONS', 12, 1, 1000),
+      batchMax: integer(env, 'LEDGER_KAFKA_BATCH_MAX', 500, 1, 10_000),
+      requestTimeoutMs: integer(env, 'LEDGER_KAFKA_REQUEST_TIMEOUT_MS', 5000, 100, 120_000),
+    },
+    eventStore: {
+      ackMode: oneOf(env, 'LEDGER_ACK_MODE', 'durable', ['durable', 'fast']) as 'durable' | 'fast',
+      durableAckTimeoutMs: integer(env, 'LEDGER_DURABLE_ACK_TIMEOUT_MS', 5000, 10, 60_000),
+      relayBatchMax: integer(env, 'LEDGER_RELAY_BATCH_MAX', 500, 1, 10_000),
+      relayBlockMs: integer(env, 'LEDGER_RELAY_BLOCK_MS', 100, 1, 10_000),
+      relayLeaseMs: integer(env, "LEDGER_RELAY_LEASE_MS", 5000, 500, 600_000),
+      snapshotEvery: integer(env, 'LEDGER_SNAPSHOT_EVERY', 100, 1, 1_000_000),
+      retryBackoffMaxMs: integer(env, 'LEDGER_RETRY_BACKOFF_MAX_MS', 2000, 10, 60_000),
+      workers: flag(env, 'LEDGER_WORKERS', true),
     },
     log: { level: oneOf(env, 'LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) },
   };

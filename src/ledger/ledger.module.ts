@@ -12,7 +12,9 @@ import { WithdrawFundsHandler } from './commands/withdraw-funds/withdraw-funds.h
 import { LedgerController } from './grpc/ledger.controller';
 import { ProtoMapper } from './grpc/to-proto';
 import { GetAccountHandler } from './queries/get-account/get-account.handler';
+import { GetBalanceAtHandler } from './queries/get-balance-at/get-balance-at.handler';
 import { GetReservationHandler } from './queries/get-reservation/get-reservation.handler';
+import { ListAccountEventsHandler } from './queries/list-account-events/list-account-events.handler';
 import { CurrencyRegistry } from './domain/currency';
 
 @Module({
@@ -35,6 +37,8 @@ import { CurrencyRegistry } from './domain/currency';
     ReleaseReservationHandler,
     GetAccountHandler,
     GetReservationHandler,
+    ListAccountEventsHandler,
+    GetBalanceAtHandler,
   ],
 })
 export class LedgerModule {}

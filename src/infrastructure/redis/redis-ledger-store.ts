@@ -19,6 +19,9 @@ import {
   type TransferInput,
   type TransferResult,
 } from '../../ledger/ports/ledger-store';
+import type { AccountState } from '../../ledger/domain/account';
+import { guardPostgres } from '../postgres/postgres-errors';
+import type { AccountRecovery, PriorOutcome } from '../recovery/account-recovery';
 import { BoundedCache } from './bounded-cache';
 import type { LuaScripts, ScriptName } from './lua-scripts';
 import { RedisKeys } from './redis-keys';
@@ -62,6 +65,8 @@ export class RedisLedgerStore extends LedgerStore {
     private readonly scripts: LuaScripts,
     private readonly currencies: CurrencyRegistry,
     private readonly options: RedisLedgerStoreOptions,
+    /** the event store behind Redis: rebuilds missing accounts, answers old replays */
+    private readonly recovery?: AccountRecovery,
   ) {
     super();
     this.keys = new RedisKeys(options.buckets);
@@ -100,8 +105,14 @@ export class RedisLedgerStore extends LedgerStore {
     const cached = this.reservationAccounts.get(reservationId);
     if (cached !== undefined) return cached;
     const value = await guardRedis(this.redis.get(this.keys.claim('res', reservationId)));
-    if (value === null) throw new LedgerError('RESERVATION_NOT_FOUND', `reservation ${reservationId} does not exist`);
-    const accountId = value.slice('res|'.length);
+    let accountId = value?.slice('res|'.length);
+    if (accountId === undefined && this.recovery) {
+      // Redis lost the claim: the event store knows which account holds the reservation.
+      accountId = await guardPostgres(this.recovery.accountOfReservation(reservationId));
+      if (accountId !== undefined) await this.claim('res', reservationId, accountId);
+    }
+    if (accountId === undefined)
+      throw new LedgerError('RESERVATION_NOT_FOUND', `reservation ${reservationId} does not exist`);
     this.reservationAccounts.set(reservationId, accountId);
     return accountId;
   }
@@ -119,9 +130,109 @@ export class RedisLedgerStore extends LedgerStore {
     };
   }
 
+  /**
+   * Runs `work`; if Redis does not know an account (or a reservation) the event store may know
+   * (Redis flushed, restarted, a new node), rebuilds the accounts and runs it once more.
+   */
+  private async withRestore<T>(accountIds: readonly string[], work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      const missing =
+        error instanceof LedgerError &&
+        (error.reason === 'ACCOUNT_NOT_FOUND' || error.reason === 'RESERVATION_NOT_FOUND');
+      if (!missing || !this.recovery) throw error;
+      let restored = false;
+      for (const accountId of accountIds) {
+        if (await guardPostgres(this.recovery.restore(accountId))) restored = true;
+      }
+      if (!restored) throw error;
+      return work();
+    }
+  }
+
+  /** What the event store says an idempotency key produced (undefined: never seen, or no store). */
+  private async prior(idempotencyKey: string): Promise<PriorOutcome | undefined> {
+    return this.recovery ? guardPostgres(this.recovery.priorOutcome(idempotencyKey)) : undefined;
+  }
+
+  /** A replay answered from the event store: the same parameters, or a conflict. */
+  private checkPrior(prior: PriorOutcome, h: string): void {
+    if (prior.records.some((r) => r.requestHash !== h)) {
+      throw new LedgerError('IDEMPOTENCY_CONFLICT', 'this id was used before with different parameters');
+    }
+  }
+
+  private async storedState(accountId: string, version: number, reservationId?: string): Promise<AccountState> {
+    const recovery = this.recovery;
+    if (!recovery) throw new Error('no event store');
+    const state = await guardPostgres(
+      reservationId
+        ? recovery.stateWithReservation(accountId, version, reservationId)
+        : recovery.stateAt(accountId, version),
+    );
+    if (!state) throw new Error(`event store lost ${accountId} v${version}`);
+    return state;
+  }
+
+  private static snapshot(state: AccountState): AccountSnapshot {
+    const { reservations: _, ...account } = state;
+    return account;
+  }
+
+  private async priorAccountResult(prior: PriorOutcome, h: string): Promise<AccountResult> {
+    this.checkPrior(prior, h);
+    const record = prior.records[0];
+    if (!record) throw new Error('empty prior outcome');
+    return {
+      account: RedisLedgerStore.snapshot(await this.storedState(record.accountId, record.version)),
+      replayed: true,
+    };
+  }
+
+  private async priorReservationResult(
+    prior: PriorOutcome,
+    h: string,
+    reservationId: string,
+  ): Promise<ReservationResult> {
+    this.checkPrior(prior, h);
+    const record = prior.records[0];
+    if (!record) throw new Error('empty prior outcome');
+    const state = await this.storedState(record.accountId, record.version, reservationId);
+    const reservation = state.reservations.get(reservationId);
+    if (!reservation) throw new Error(`event store lost reservation ${reservationId}`);
+    return { reservation, account: RedisLedgerStore.snapshot(state), replayed: true };
+  }
+
+  /**
+   * A reservation Redis does not hold even after its account was restored has ended before the
+   * account's newest snapshot (only active ones are restored). Answers as Redis would have:
+   * releasing a released one again is a replay; anything else on an ended one is NOT_ACTIVE.
+   */
+  private async endedReservation<T>(
+    reservationId: string,
+    releasing: boolean,
+    work: () => Promise<T>,
+  ): Promise<T | ReservationResult> {
+    try {
+      return await work();
+    } catch (error) {
+      if (!(error instanceof LedgerError && error.reason === 'RESERVATION_NOT_FOUND') || !this.recovery) throw error;
+      const stored = await guardPostgres(this.recovery.reservationFromHistory(reservationId));
+      if (!stored) throw error;
+      const { reservation } = stored;
+      if (releasing && reservation.status === 'RELEASED') {
+        return { reservation, account: RedisLedgerStore.snapshot(stored.account), replayed: true };
+      }
+      throw new LedgerError('RESERVATION_NOT_ACTIVE', `reservation ${reservationId} is ${reservation.status}`);
+    }
+  }
+
   async openAccount(input: OpenAccountInput, ctx: CallContext): Promise<AccountResult> {
     const meta = metadataJson(input.metadata);
     const h = parameterHash('open', { currency: input.currency, od: input.overdraftLimit, meta });
+    // An account the event store knows but Redis lost must not be opened a second time.
+    if (await this.prior(`open:${input.accountId}`)) await guardPostgres(this.recovery!.restore(input.accountId));
     const reply = await this.apply(
       'open_account',
       [this.keys.account(input.accountId), this.keys.outbox(input.accountId)],
@@ -153,17 +264,23 @@ export class RedisLedgerStore extends LedgerStore {
   }
 
   private async movement(kind: 'deposit' | 'withdraw', input: MovementInput, ctx: CallContext): Promise<AccountResult> {
-    await this.claim('tx', input.transactionId, input.accountId);
     const meta = metadataJson(input.metadata);
     const h = parameterHash(kind, { account: input.accountId, currency: input.currency, amount: input.amount, meta });
-    const reply = await this.apply(
-      kind,
-      [
-        this.keys.account(input.accountId),
-        this.keys.idempotency(input.accountId, 'tx', input.transactionId),
-        this.keys.outbox(input.accountId),
-      ],
-      [...this.commonArgs(ctx), input.transactionId, input.amount.toString(), input.currency, meta, h, randomUUID()],
+    const [, prior] = await Promise.all([
+      this.claim('tx', input.transactionId, input.accountId),
+      this.prior(`tx:${input.transactionId}`),
+    ]);
+    if (prior) return this.priorAccountResult(prior, h);
+    const reply = await this.withRestore([input.accountId], () =>
+      this.apply(
+        kind,
+        [
+          this.keys.account(input.accountId),
+          this.keys.idempotency(input.accountId, 'tx', input.transactionId),
+          this.keys.outbox(input.accountId),
+        ],
+        [...this.commonArgs(ctx), input.transactionId, input.amount.toString(), input.currency, meta, h, randomUUID()],
+      ),
     );
     return this.accountResult(reply);
   }
@@ -177,7 +294,10 @@ export class RedisLedgerStore extends LedgerStore {
   }
 
   async transfer(input: TransferInput, ctx: CallContext): Promise<TransferResult> {
-    await this.claim('tx', input.transactionId, input.fromAccountId);
+    const [, prior] = await Promise.all([
+      this.claim('tx', input.transactionId, input.fromAccountId),
+      this.prior(`tx:${input.transactionId}`),
+    ]);
     const meta = metadataJson(input.metadata);
     const h = parameterHash('transfer', {
       from: input.fromAccountId,
@@ -186,32 +306,50 @@ export class RedisLedgerStore extends LedgerStore {
       amount: input.amount,
       meta,
     });
-    const reply = await this.apply(
-      'transfer',
-      [
-        this.keys.account(input.fromAccountId),
-        this.keys.account(input.toAccountId),
-        this.keys.idempotency(input.fromAccountId, 'tx', input.transactionId),
-        this.keys.outbox(input.fromAccountId),
-        this.keys.outbox(input.toAccountId),
-      ],
-      [
-        ...this.commonArgs(ctx),
-        input.transactionId,
-        input.amount.toString(),
-        input.currency,
-        meta,
-        h,
-        randomUUID(),
-        randomUUID(),
-      ],
+    if (prior) {
+      this.checkPrior(prior, h);
+      const from = prior.records.find((r) => r.accountId === input.fromAccountId);
+      const to = prior.records.find((r) => r.accountId === input.toAccountId);
+      if (from && to) {
+        const [fromState, toState] = await Promise.all([
+          this.storedState(from.accountId, from.version),
+          this.storedState(to.accountId, to.version),
+        ]);
+        return { from: RedisLedgerStore.snapshot(fromState), to: RedisLedgerStore.snapshot(toState), replayed: true };
+      }
+      // Only one side stored yet: the original is still in flight; Redis answers the replay.
+    }
+    const reply = await this.withRestore([input.fromAccountId, input.toAccountId], () =>
+      this.apply(
+        'transfer',
+        [
+          this.keys.account(input.fromAccountId),
+          this.keys.account(input.toAccountId),
+          this.keys.idempotency(input.fromAccountId, 'tx', input.transactionId),
+          this.keys.outbox(input.fromAccountId),
+          this.keys.outbox(input.toAccountId),
+        ],
+        [
+          ...this.commonArgs(ctx),
+          input.transactionId,
+          input.amount.toString(),
+          input.currency,
+          meta,
+          h,
+          randomUUID(),
+          randomUUID(),
+        ],
+      ),
     );
     if (!reply.body.to) throw new Error('transfer reply without destination account');
     return { from: toAccount(reply.body.account), to: toAccount(reply.body.to), replayed: reply.replayed };
   }
 
   async reserve(input: ReserveInput, ctx: CallContext): Promise<ReservationResult> {
-    await this.claim('res', input.reservationId, input.accountId);
+    const [, prior] = await Promise.all([
+      this.claim('res', input.reservationId, input.accountId),
+      this.prior(`res:${input.reservationId}`),
+    ]);
     const h = parameterHash('reserve', {
       account: input.accountId,
       currency: input.currency,
@@ -219,105 +357,145 @@ export class RedisLedgerStore extends LedgerStore {
       order: input.orderId,
       ttl: input.ttlSeconds,
     });
-    const reply = await this.apply(
-      'reserve',
-      [
-        this.keys.account(input.accountId),
-        this.keys.reservation(input.accountId, input.reservationId),
-        this.keys.idempotency(input.accountId, 'res', input.reservationId),
-        this.keys.expiryIndex(input.accountId),
-        this.keys.outbox(input.accountId),
-      ],
-      [
-        ...this.commonArgs(ctx),
-        input.reservationId,
-        input.amount.toString(),
-        input.currency,
-        input.orderId,
-        input.ttlSeconds,
-        h,
-        randomUUID(),
-        input.accountId,
-      ],
+    if (prior) return this.priorReservationResult(prior, h, input.reservationId);
+    const reply = await this.withRestore([input.accountId], () =>
+      this.apply(
+        'reserve',
+        [
+          this.keys.account(input.accountId),
+          this.keys.reservation(input.accountId, input.reservationId),
+          this.keys.idempotency(input.accountId, 'res', input.reservationId),
+          this.keys.expiryIndex(input.accountId),
+          this.keys.outbox(input.accountId),
+        ],
+        [
+          ...this.commonArgs(ctx),
+          input.reservationId,
+          input.amount.toString(),
+          input.currency,
+          input.orderId,
+          input.ttlSeconds,
+          h,
+          randomUUID(),
+          input.accountId,
+        ],
+      ),
     );
     return this.reservationResult(reply);
   }
 
   async amend(input: AmendInput, ctx: CallContext): Promise<ReservationResult> {
-    const accountId = await this.accountOfReservation(input.reservationId);
+    const [accountId, prior] = await Promise.all([
+      this.accountOfReservation(input.reservationId),
+      this.prior(`amend:${input.reservationId}:${input.amendId}`),
+    ]);
     const h = parameterHash('amend', { currency: input.currency, amount: input.newAmount });
-    const reply = await this.apply(
-      'amend_reservation',
-      [
-        this.keys.account(accountId),
-        this.keys.reservation(accountId, input.reservationId),
-        this.keys.idempotency(accountId, 'amend', `${input.reservationId}:${input.amendId}`),
-        this.keys.outbox(accountId),
-        this.keys.expiryIndex(accountId),
-      ],
-      [
-        ...this.commonArgs(ctx),
-        input.reservationId,
-        input.amendId,
-        input.newAmount.toString(),
-        input.currency,
-        h,
-        randomUUID(),
-      ],
+    if (prior) return this.priorReservationResult(prior, h, input.reservationId);
+    return this.endedReservation(input.reservationId, false, async () =>
+      this.reservationResult(
+        await this.withRestore([accountId], () =>
+          this.apply(
+            'amend_reservation',
+            [
+              this.keys.account(accountId),
+              this.keys.reservation(accountId, input.reservationId),
+              this.keys.idempotency(accountId, 'amend', `${input.reservationId}:${input.amendId}`),
+              this.keys.outbox(accountId),
+              this.keys.expiryIndex(accountId),
+            ],
+            [
+              ...this.commonArgs(ctx),
+              input.reservationId,
+              input.amendId,
+              input.newAmount.toString(),
+              input.currency,
+              h,
+              randomUUID(),
+            ],
+          ),
+        ),
+      ),
     );
-    return this.reservationResult(reply);
   }
 
   async commit(input: CommitInput, ctx: CallContext): Promise<ReservationResult> {
-    const accountId = await this.accountOfReservation(input.reservationId);
+    const [accountId, prior] = await Promise.all([
+      this.accountOfReservation(input.reservationId),
+      this.prior(`commit:${input.reservationId}:${input.commitId}`),
+    ]);
     const h = parameterHash('commit', { currency: input.currency, amount: input.amount, final: input.final });
-    const reply = await this.apply(
-      'commit_reservation',
-      [
-        this.keys.account(accountId),
-        this.keys.reservation(accountId, input.reservationId),
-        this.keys.idempotency(accountId, 'commit', `${input.reservationId}:${input.commitId}`),
-        this.keys.expiryIndex(accountId),
-        this.keys.outbox(accountId),
-      ],
-      [
-        ...this.commonArgs(ctx),
-        input.reservationId,
-        input.commitId,
-        input.amount.toString(),
-        input.currency,
-        input.final ? '1' : '0',
-        h,
-        randomUUID(),
-        randomUUID(),
-      ],
+    if (prior) return this.priorReservationResult(prior, h, input.reservationId);
+    return this.endedReservation(input.reservationId, false, async () =>
+      this.reservationResult(
+        await this.withRestore([accountId], () =>
+          this.apply(
+            'commit_reservation',
+            [
+              this.keys.account(accountId),
+              this.keys.reservation(accountId, input.reservationId),
+              this.keys.idempotency(accountId, 'commit', `${input.reservationId}:${input.commitId}`),
+              this.keys.expiryIndex(accountId),
+              this.keys.outbox(accountId),
+            ],
+            [
+              ...this.commonArgs(ctx),
+              input.reservationId,
+              input.commitId,
+              input.amount.toString(),
+              input.currency,
+              input.final ? '1' : '0',
+              h,
+              randomUUID(),
+              randomUUID(),
+            ],
+          ),
+        ),
+      ),
     );
-    return this.reservationResult(reply);
   }
 
   async release(input: ReleaseInput, ctx: CallContext): Promise<ReservationResult> {
     const accountId = await this.accountOfReservation(input.reservationId);
-    const reply = await this.apply(
-      'release_reservation',
-      [
-        this.keys.account(accountId),
-        this.keys.reservation(accountId, input.reservationId),
-        this.keys.expiryIndex(accountId),
-        this.keys.outbox(accountId),
-      ],
-      [...this.commonArgs(ctx), input.reservationId, input.reason, randomUUID()],
+    return this.endedReservation(input.reservationId, true, async () =>
+      this.reservationResult(
+        await this.withRestore([accountId], () =>
+          this.apply(
+            'release_reservation',
+            [
+              this.keys.account(accountId),
+              this.keys.reservation(accountId, input.reservationId),
+              this.keys.expiryIndex(accountId),
+              this.keys.outbox(accountId),
+            ],
+            [...this.commonArgs(ctx), input.reservationId, input.reason, randomUUID()],
+          ),
+        ),
+      ),
     );
-    return this.reservationResult(reply);
   }
 
   async getAccount(accountId: string): Promise<AccountSnapshot> {
-    const fields = await guardRedis(this.redis.hgetall(this.keys.account(accountId)));
-    if (fields['id'] === undefined) throw new LedgerError('ACCOUNT_NOT_FOUND', `account ${accountId} does not exist`);
-    return toAccount(fields as unknown as Parameters<typeof toAccount>[0]);
+    return this.withRestore([accountId], async () => {
+      const fields = await guardRedis(this.redis.hgetall(this.keys.account(accountId)));
+      if (fields['id'] === undefined) throw new LedgerError('ACCOUNT_NOT_FOUND', `account ${accountId} does not exist`);
+      return toAccount(fields as unknown as Parameters<typeof toAccount>[0]);
+    });
   }
 
   async getReservation(reservationId: string): Promise<ReservationResult> {
     const accountId = await this.accountOfReservation(reservationId);
+    try {
+      return await this.withRestore([accountId], () => this.liveReservation(accountId, reservationId));
+    } catch (error) {
+      if (!(error instanceof LedgerError && error.reason === 'RESERVATION_NOT_FOUND') || !this.recovery) throw error;
+      // Ended before the newest snapshot, so not restored into Redis: read it from the store.
+      const stored = await guardPostgres(this.recovery.reservationFromHistory(reservationId));
+      if (!stored) throw error;
+      return { reservation: stored.reservation, account: RedisLedgerStore.snapshot(stored.account), replayed: false };
+    }
+  }
+
+  private async liveReservation(accountId: string, reservationId: string): Promise<ReservationResult> {
     const [accountFields, reservationFields] = await guardRedis(
       Promise.all([
         this.redis.hgetall(this.keys.account(accountId)),

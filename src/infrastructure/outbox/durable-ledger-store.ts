@@ -1,0 +1,92 @@
+import {
+  type AccountResult,
+  type AccountSnapshot,
+  type AmendInput,
+  type CallContext,
+  type CommitInput,
+  LedgerStore,
+  type MovementInput,
+  type OpenAccountInput,
+  type ReleaseInput,
+  type ReservationResult,
+  type ReserveInput,
+  type StatusTarget,
+  type TransferInput,
+  type TransferResult,
+} from '../../ledger/ports/ledger-store';
+import type { DurabilityWaiter } from './durability-waiter';
+
+/**
+ * LEDGER_ACK_MODE=durable: every mutation (replays too, since the original may still be in
+ * flight) is answered only once Postgres holds the account's events up to the version in the
+ * reply. Reads are not held back.
+ */
+export class DurableLedgerStore extends LedgerStore {
+  constructor(
+    private readonly live: LedgerStore,
+    private readonly durability: DurabilityWaiter,
+  ) {
+    super();
+  }
+
+  private async account<T extends AccountResult>(result: Promise<T>): Promise<T> {
+    const r = await result;
+    await this.durability.waitFor([{ accountId: r.account.accountId, version: r.account.version }]);
+    return r;
+  }
+
+  private async reservation(result: Promise<ReservationResult>): Promise<ReservationResult> {
+    const r = await result;
+    await this.durability.waitFor([{ accountId: r.account.accountId, version: r.account.version }]);
+    return r;
+  }
+
+  openAccount(input: OpenAccountInput, ctx: CallContext): Promise<AccountResult> {
+    return this.account(this.live.openAccount(input, ctx));
+  }
+
+  changeStatus(accountId: string, target: StatusTarget, reason: string, ctx: CallContext): Promise<AccountResult> {
+    return this.account(this.live.changeStatus(accountId, target, reason, ctx));
+  }
+
+  deposit(input: MovementInput, ctx: CallContext): Promise<AccountResult> {
+    return this.account(this.live.deposit(input, ctx));
+  }
+
+  withdraw(input: MovementInput, ctx: CallContext): Promise<AccountResult> {
+    return this.account(this.live.withdraw(input, ctx));
+  }
+
+  async transfer(input: TransferInput, ctx: CallContext): Promise<TransferResult> {
+    const r = await this.live.transfer(input, ctx);
+    await this.durability.waitFor([
+      { accountId: r.from.accountId, version: r.from.version },
+      { accountId: r.to.accountId, version: r.to.version },
+    ]);
+    return r;
+  }
+
+  reserve(input: ReserveInput, ctx: CallContext): Promise<ReservationResult> {
+    return this.reservation(this.live.reserve(input, ctx));
+  }
+
+  amend(input: AmendInput, ctx: CallContext): Promise<ReservationResult> {
+    return this.reservation(this.live.amend(input, ctx));
+  }
+
+  commit(input: CommitInput, ctx: CallContext): Promise<ReservationResult> {
+    return this.reservation(this.live.commit(input, ctx));
+  }
+
+  release(input: ReleaseInput, ctx: CallContext): Promise<ReservationResult> {
+    return this.reservation(this.live.release(input, ctx));
+  }
+
+  getAccount(accountId: string): Promise<AccountSnapshot> {
+    return this.live.getAccount(accountId);
+  }
+
+  getReservation(reservationId: string): Promise<ReservationResult> {
+    return this.live.getReservation(reservationId);
+  }
+}

@@ -1,0 +1,195 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { Global, Inject, Logger, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import type Redis from 'ioredis';
+import { Kafka, logLevel } from 'kafkajs';
+import { DataSource } from 'typeorm';
+import type { LedgerConfig } from '../../config/config';
+import { LEDGER_CONFIG } from '../../config/config.module';
+import { CurrencyRegistry } from '../../ledger/domain/currency';
+import { ProtoMapper } from '../../ledger/grpc/to-proto';
+import { LedgerStore } from '../../ledger/ports/ledger-store';
+import { KafkaPublisher } from '../kafka/kafka-publisher';
+import { PostgresEventStore } from '../postgres/postgres-event-store';
+import { AccountRecovery } from '../recovery/account-recovery';
+import { LuaScripts } from '../redis/lua-scripts';
+import { createRedisClient } from '../redis/redis-client';
+import { REDIS_CLIENT } from '../redis/redis.module';
+import { RedisLedgerStore } from '../redis/redis-ledger-store';
+import { DurabilityWaiter } from './durability-waiter';
+import { DurableLedgerStore } from './durable-ledger-store';
+import { DURABLE_CHANNEL, encodeHeads, subscribeToHeads } from './durable-notifications';
+import { OutboxRelay } from './outbox-relay';
+
+/** Connections of their own for the relay (blocking reads) and the durable-ack subscriber. */
+const RELAY_REDIS = Symbol('RELAY_REDIS');
+const SUBSCRIBER_REDIS = Symbol('SUBSCRIBER_REDIS');
+const INSTANCE_ID = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+
+/** Logs a repeating failure once, then at most every 10 s, so an outage does not flood the log. */
+function throttled(logger: Logger, what: string): (error: unknown, attempt: number) => void {
+  let last = 0;
+  return (error, attempt) => {
+    const now = Date.now();
+    if (attempt > 1 && now - last < 10_000) return;
+    last = now;
+    logger.warn(`${what} failed (attempt ${attempt}): ${error instanceof Error ? error.message : String(error)}`);
+  };
+}
+
+/**
+ * The outbox saga and the store the handlers use: Redis applies every mutation and appends its
+ * events to the outbox; the relay moves them into Postgres; the publisher moves them to Kafka.
+ * In durable mode the handlers' store waits for Postgres before answering.
+ */
+@Global()
+@Module({
+  providers: [
+    {
+      provide: RELAY_REDIS,
+      inject: [LEDGER_CONFIG],
+      useFactory: (config: LedgerConfig): Redis =>
+        createRedisClient(
+          { ...config.redis, commandTimeoutMs: config.redis.commandTimeoutMs + config.eventStore.relayBlockMs },
+          'ledger-relay',
+        ),
+    },
+    {
+      provide: SUBSCRIBER_REDIS,
+      inject: [LEDGER_CONFIG],
+      useFactory: (config: LedgerConfig): Redis => createRedisClient(config.redis, 'ledger-durable-acks'),
+    },
+    {
+      provide: DurabilityWaiter,
+      inject: [LEDGER_CONFIG, PostgresEventStore],
+      useFactory: (config: LedgerConfig, events: PostgresEventStore) =>
+        new DurabilityWaiter(
+          { timeoutMs: config.eventStore.durableAckTimeoutMs, pollMs: 100, waitersMax: 100_000, headsMax: 100_000 },
+          (accountId) => events.maxVersion(accountId),
+        ),
+    },
+    {
+      provide: AccountRecovery,
+      inject: [PostgresEventStore, LuaScripts, LEDGER_CONFIG],
+      useFactory: (events: PostgresEventStore, scripts: LuaScripts, config: LedgerConfig) =>
+        new AccountRecovery(events, scripts, config.ledger.buckets),
+    },
+    {
+      provide: LedgerStore,
+      inject: [REDIS_CLIENT, LuaScripts, CurrencyRegistry, LEDGER_CONFIG, AccountRecovery, DurabilityWaiter],
+      useFactory: (
+        redis: Redis,
+        scripts: LuaScripts,
+        currencies: CurrencyRegistry,
+        config: LedgerConfig,
+        recovery: AccountRecovery,
+        waiter: DurabilityWaiter,
+      ): LedgerStore => {
+        const live = new RedisLedgerStore(redis, scripts, currencies, config.ledger, recovery);
+        return config.eventStore.ackMode === 'durable' ? new DurableLedgerStore(live, waiter) : live;
+      },
+    },
+    {
+      provide: OutboxRelay,
+      inject: [RELAY_REDIS, PostgresEventStore, LEDGER_CONFIG, DurabilityWaiter],
+      useFactory: (redis: Redis, events: PostgresEventStore, config: LedgerConfig, waiter: DurabilityWaiter) => {
+        const logger = new Logger(OutboxRelay.name);
+        return new OutboxRelay(
+          redis,
+          events,
+          {
+            instanceId: INSTANCE_ID,
+            buckets: config.ledger.buckets,
+            batchMax: config.eventStore.relayBatchMax,
+            blockMs: config.eventStore.relayBlockMs,
+            leaseMs: config.eventStore.relayLeaseMs,
+            retryBackoffMaxMs: config.eventStore.retryBackoffMaxMs,
+          },
+          (heads) => {
+            waiter.onStored(heads);
+            // Other instances on this Redis wait for the same heads.
+            redis.publish(DURABLE_CHANNEL, encodeHeads(heads)).catch(() => undefined);
+          },
+          {
+            batch: () => undefined,
+            failure: throttled(logger, 'relay append'),
+            deadLetter: (count) => logger.error(`${count} malformed outbox entries moved to dead-letter streams`),
+            conflicts: (events) =>
+              logger.error(
+                `${events.length} events conflict with stored versions (kept in ledger_event_conflicts): ` +
+                  events.map((e) => `${e.accountId} v${e.version}`).join(', '),
+              ),
+          },
+        );
+      },
+    },
+    {
+      provide: KafkaPublisher,
+      inject: [DataSource, CurrencyRegistry, LEDGER_CONFIG],
+      useFactory: (db: DataSource, currencies: CurrencyRegistry, config: LedgerConfig) => {
+        const logger = new Logger(KafkaPublisher.name);
+        const kafka = new Kafka({
+          clientId: config.kafka.clientId,
+          brokers: config.kafka.brokers,
+          logLevel: logLevel.NOTHING,
+          connectionTimeout: config.kafka.requestTimeoutMs,
+          requestTimeout: config.kafka.requestTimeoutMs,
+          retry: { retries: 2, initialRetryTime: 100, maxRetryTime: config.eventStore.retryBackoffMaxMs },
+        });
+        return new KafkaPublisher(
+          db,
+          kafka.producer({ idempotent: true, maxInFlightRequests: 5, allowAutoTopicCreation: false }),
+          kafka.admin(),
+          new ProtoMapper(currencies),
+          {
+            topic: config.kafka.topic,
+            partitions: config.kafka.partitions,
+            batchMax: config.kafka.batchMax,
+            idlePollMs: 50,
+            retryBackoffMaxMs: config.eventStore.retryBackoffMaxMs,
+          },
+          { produced: () => undefined, failure: throttled(logger, 'kafka publish'), backlog: () => undefined },
+        );
+      },
+    },
+  ],
+  exports: [LedgerStore, DurabilityWaiter, AccountRecovery, OutboxRelay, KafkaPublisher],
+})
+export class OutboxModule implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(OutboxModule.name);
+
+  constructor(
+    @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
+    @Inject(RELAY_REDIS) private readonly relayRedis: Redis,
+    @Inject(SUBSCRIBER_REDIS) private readonly subscriber: Redis,
+    private readonly waiter: DurabilityWaiter,
+    private readonly relay: OutboxRelay,
+    private readonly publisher: KafkaPublisher,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    for (const [name, connection] of [
+      ['relay', this.relayRedis],
+      ['durable-ack subscriber', this.subscriber],
+    ] as const) {
+      connection.on('error', () => undefined);
+      await connection.connect().catch((error: unknown) => {
+        this.logger.warn(`redis (${name}) not reachable at start: ${error instanceof Error ? error.message : String(error)}`);
+      });
+    }
+    if (this.config.eventStore.ackMode === 'durable') {
+      subscribeToHeads(this.subscriber, (heads) => this.waiter.onStored(heads));
+    }
+    if (this.config.eventStore.workers) {
+      this.relay.start();
+      this.publisher.start();
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.relay.stop();
+    await this.publisher.stop();
+    this.relayRedis.disconnect();
+    this.subscriber.disconnect();
+  }
+}

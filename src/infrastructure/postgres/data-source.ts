@@ -1,0 +1,35 @@
+import { DataSource } from 'typeorm';
+import { EventStore1764201600000 } from '../../../migrations/1764201600000-EventStore';
+
+export interface PostgresOptions {
+  url: string;
+  poolMax: number;
+  statementTimeoutMs: number;
+  connectTimeoutMs: number;
+}
+
+/** Every migration, in order. Listed here (not globbed) so that ts-jest and the build agree. */
+export const MIGRATIONS = [EventStore1764201600000];
+
+/**
+ * The event store's connection pool. Schema changes happen only through migrations (never
+ * `synchronize`); every query and connection wait is bounded.
+ */
+export function createDataSource(options: PostgresOptions): DataSource {
+  return new DataSource({
+    type: 'postgres',
+    url: options.url,
+    synchronize: false,
+    migrationsRun: false,
+    migrations: MIGRATIONS,
+    migrationsTableName: 'ledger_migrations',
+    logging: false,
+    extra: {
+      max: options.poolMax,
+      connectionTimeoutMillis: options.connectTimeoutMs,
+      statement_timeout: options.statementTimeoutMs,
+      idleTimeoutMillis: 30_000,
+      application_name: 'ledger',
+    },
+  });
+}

@@ -1,0 +1,267 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import { type AccountState, foldEvents } from '../../ledger/domain/account';
+import type { LedgerEvent } from '../../ledger/domain/events';
+import { detailsToJson, type OutboxEvent } from '../outbox/outbox-entry';
+import {
+  EVENT_COLUMNS,
+  type EventRow,
+  eventOfRow,
+  type SnapshotJson,
+  snapshotOfState,
+  stateOfSnapshot,
+} from './event-rows';
+
+export interface AppendResult {
+  /** events newly stored by this call */
+  inserted: number;
+  /** events already stored (a re-delivered outbox entry) */
+  duplicates: number;
+  /** events whose (account_id, version) was taken by another event id; kept in ledger_event_conflicts */
+  conflicts: OutboxEvent[];
+  /** highest stored version per account among the events of this batch */
+  heads: Map<string, number>;
+}
+
+export interface IdempotencyRecord {
+  accountId: string;
+  requestHash: string;
+  version: number;
+}
+
+import type { PointInTime } from '../../ledger/ports/event-history';
+
+/**
+ * The Postgres event store, the ledger's source of truth. Appends are idempotent (a re-delivered
+ * event inserts nothing); reads fold snapshots and events into account states.
+ */
+export class PostgresEventStore {
+  constructor(
+    private readonly db: DataSource,
+    private readonly observeQuery: (operation: string, seconds: number) => void = () => undefined,
+  ) {}
+
+  private async timed<T>(operation: string, work: () => Promise<T>): Promise<T> {
+    const start = process.hrtime.bigint();
+    try {
+      return await work();
+    } finally {
+      this.observeQuery(operation, Number(process.hrtime.bigint() - start) / 1e9);
+    }
+  }
+
+  /**
+   * Appends a batch in one transaction: the events (in the given order, which is each account's
+   * version order), their Kafka queue entries and their idempotency records.
+   */
+  append(events: readonly OutboxEvent[]): Promise<AppendResult> {
+    return this.timed('append', () => this.db.transaction((tx) => this.appendIn(tx, events)));
+  }
+
+  private async appendIn(tx: EntityManager, events: readonly OutboxEvent[]): Promise<AppendResult> {
+    const inserted = (await tx.query(
+      `WITH input AS (
+         SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::bigint[], $7::bigint[],
+                              $8::bigint[], $9::text[], $10::text[], $11::text[], $12::jsonb[], $13::jsonb[], $14::bigint[])
+           WITH ORDINALITY AS t(event_id, account_id, version, type, currency, amount, balance_after, held_after,
+                                reference_id, reservation_id, counterparty_account_id, payload, metadata, occurred_ms, ord)
+       ), stored AS (
+         INSERT INTO ledger_events (event_id, account_id, version, type, currency, amount, balance_after, held_after,
+                                    reference_id, reservation_id, counterparty_account_id, payload, metadata, occurred_at)
+         SELECT event_id, account_id, version, type, currency, amount, balance_after, held_after, reference_id,
+                reservation_id, counterparty_account_id, payload, metadata, to_timestamp(occurred_ms / 1000.0)
+           FROM input ORDER BY ord
+         ON CONFLICT DO NOTHING
+         RETURNING global_seq, event_id, account_id, version
+       ), queued AS (
+         INSERT INTO ledger_kafka_queue (global_seq, account_id, version)
+         SELECT global_seq, account_id, version FROM stored
+       )
+       SELECT event_id FROM stored`,
+      [
+        events.map((e) => e.eventId),
+        events.map((e) => e.accountId),
+        events.map((e) => e.version),
+        events.map((e) => e.type),
+        events.map((e) => e.currency),
+        events.map((e) => e.amount.toString()),
+        events.map((e) => e.balanceAfter.toString()),
+        events.map((e) => e.heldAfter.toString()),
+        events.map((e) => e.referenceId),
+        events.map((e) => e.reservationId),
+        events.map((e) => e.counterpartyAccountId),
+        events.map((e) => JSON.stringify(detailsToJson(e.details))),
+        events.map((e) =>
+          JSON.stringify({ client: e.metadata, traceparent: e.traceparent, idempotency_key: e.idempotencyKey }),
+        ),
+        events.map((e) => e.occurredAtMs),
+      ],
+    )) as { event_id: string }[];
+    const insertedIds = new Set(inserted.map((r) => r.event_id));
+    const missing = events.filter((e) => !insertedIds.has(e.eventId));
+    let conflicts: OutboxEvent[] = [];
+    if (missing.length > 0) {
+      const present = (await tx.query(`SELECT event_id FROM ledger_events WHERE event_id = ANY($1::uuid[])`, [
+        missing.map((e) => e.eventId),
+      ])) as { event_id: string }[];
+      const presentIds = new Set(present.map((r) => r.event_id));
+      conflicts = missing.filter((e) => !presentIds.has(e.eventId));
+      if (conflicts.length > 0) {
+        await tx.query(
+          `INSERT INTO ledger_event_conflicts (event_id, account_id, version, entry)
+           SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::jsonb[]) ON CONFLICT DO NOTHING`,
+          [
+            conflicts.map((e) => e.eventId),
+            conflicts.map((e) => e.accountId),
+            conflicts.map((e) => e.version),
+            conflicts.map((e) =>
+              JSON.stringify({
+                ...e,
+                amount: `${e.amount}`,
+                balanceAfter: `${e.balanceAfter}`,
+                heldAfter: `${e.heldAfter}`,
+                details: detailsToJson(e.details),
+              }),
+            ),
+          ],
+        );
+      }
+    }
+    const keyed = events.filter((e) => e.requestHash !== '' && insertedIds.has(e.eventId));
+    if (keyed.length > 0) {
+      await tx.query(
+        `INSERT INTO ledger_idempotency (idempotency_key, account_id, request_hash, version, event_id)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::uuid[]) ON CONFLICT DO NOTHING`,
+        [
+          keyed.map((e) => e.idempotencyKey),
+          keyed.map((e) => e.accountId),
+          keyed.map((e) => e.requestHash),
+          keyed.map((e) => e.version),
+          keyed.map((e) => e.eventId),
+        ],
+      );
+    }
+    const conflictIds = new Set(conflicts.map((e) => e.eventId));
+    const heads = new Map<string, number>();
+    for (const e of events) {
+      if (conflictIds.has(e.eventId)) continue;
+      heads.set(e.accountId, Math.max(heads.get(e.accountId) ?? 0, e.version));
+    }
+    return { inserted: insertedIds.size, duplicates: missing.length - conflicts.length, conflicts, heads };
+  }
+
+  async listEvents(accountId: string, fromVersion: number, limit: number): Promise<LedgerEvent[]> {
+    const rows = (await this.timed('list-events', () =>
+      this.db.query(
+        `SELECT ${EVENT_COLUMNS} FROM ledger_events WHERE account_id = $1 AND version >= $2 ORDER BY version LIMIT $3`,
+        [accountId, fromVersion, limit],
+      ),
+    )) as EventRow[];
+    return rows.map(eventOfRow);
+  }
+
+  async maxVersion(accountId: string): Promise<number> {
+    const rows = (await this.timed('max-version', () =>
+      this.db.query(`SELECT max(version) AS v FROM ledger_events WHERE account_id = $1`, [accountId]),
+    )) as { v: string | null }[];
+    return Number(rows[0]?.v ?? 0);
+  }
+
+  /** The account as it stood at a version or a time (latest snapshot at or before it + later events). */
+  async stateAt(accountId: string, at: PointInTime): Promise<AccountState | undefined> {
+    let version: number;
+    if ('version' in at) {
+      version = at.version;
+    } else {
+      const rows = (await this.timed('version-at-time', () =>
+        this.db.query(`SELECT max(version) AS v FROM ledger_events WHERE account_id = $1 AND occurred_at <= $2`, [
+          accountId,
+          new Date(at.timeMs),
+        ]),
+      )) as { v: string | null }[];
+      version = Number(rows[0]?.v ?? 0);
+    }
+    if (version < 1) return undefined;
+    return this.foldUpTo(accountId, version, version);
+  }
+
+  /**
+   * Folds the account up to `version`, starting from the newest snapshot at or below
+   * `snapshotAtMost` (a snapshot keeps only active reservations; pass a lower bound to see a
+   * reservation that ended before the newest snapshot).
+   */
+  async foldUpTo(accountId: string, version: number, snapshotAtMost: number): Promise<AccountState | undefined> {
+    const snapshots = (await this.timed('snapshot-read', () =>
+      this.db.query(
+        `SELECT state FROM ledger_snapshots WHERE account_id = $1 AND version <= $2 ORDER BY version DESC LIMIT 1`,
+        [accountId, Math.min(version, snapshotAtMost)],
+      ),
+    )) as { state: SnapshotJson }[];
+    const from = snapshots[0] ? stateOfSnapshot(snapshots[0].state) : undefined;
+    const rows = (await this.timed('fold-events', () =>
+      this.db.query(
+        `SELECT ${EVENT_COLUMNS} FROM ledger_events WHERE account_id = $1 AND version > $2 AND version <= $3 ORDER BY version`,
+        [accountId, from?.version ?? 0, version],
+      ),
+    )) as EventRow[];
+    return foldEvents(rows.map(eventOfRow), from);
+  }
+
+  async latestState(accountId: string): Promise<AccountState | undefined> {
+    const version = await this.maxVersion(accountId);
+    return version < 1 ? undefined : this.foldUpTo(accountId, version, version);
+  }
+
+  async writeSnapshot(state: AccountState): Promise<void> {
+    await this.timed('snapshot-write', () =>
+      this.db.query(
+        `INSERT INTO ledger_snapshots (account_id, version, state) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+        [state.accountId, state.version, JSON.stringify(snapshotOfState(state))],
+      ),
+    );
+  }
+
+  async lastSnapshotVersion(accountId: string): Promise<number> {
+    const rows = (await this.db.query(`SELECT max(version) AS v FROM ledger_snapshots WHERE account_id = $1`, [
+      accountId,
+    ])) as { v: string | null }[];
+    return Number(rows[0]?.v ?? 0);
+  }
+
+  /** Every record of one idempotency key (a transfer has one per account). */
+  async idempotency(key: string): Promise<IdempotencyRecord[]> {
+    const rows = (await this.timed('idempotency', () =>
+      this.db.query(
+        `SELECT account_id, request_hash, version FROM ledger_idempotency WHERE idempotency_key = $1 ORDER BY version`,
+        [key],
+      ),
+    )) as { account_id: string; request_hash: string; version: string }[];
+    return rows.map((r) => ({ accountId: r.account_id, requestHash: r.request_hash, version: Number(r.version) }));
+  }
+
+  /** Parameter hashes of several idempotency keys at once (key -> hash). */
+  async requestHashes(keys: readonly string[]): Promise<Map<string, string>> {
+    if (keys.length === 0) return new Map();
+    const rows = (await this.timed('idempotency', () =>
+      this.db.query(
+        `SELECT idempotency_key, request_hash FROM ledger_idempotency WHERE idempotency_key = ANY($1::text[])`,
+        [keys],
+      ),
+    )) as { idempotency_key: string; request_hash: string }[];
+    return new Map(rows.map((r) => [r.idempotency_key, r.request_hash]));
+  }
+
+  /** The account a reservation belongs to, and the versions of its first and last events. */
+  async reservationHistory(
+    reservationId: string,
+  ): Promise<{ accountId: string; first: number; last: number } | undefined> {
+    const rows = (await this.timed('reservation-history', () =>
+      this.db.query(
+        `SELECT account_id, min(version) AS first, max(version) AS last FROM ledger_events
+          WHERE reservation_id = $1 GROUP BY account_id`,
+        [reservationId],
+      ),
+    )) as { account_id: string; first: string; last: string }[];
+    const row = rows[0];
+    return row ? { accountId: row.account_id, first: Number(row.first), last: Number(row.last) } : undefined;
+  }
+}

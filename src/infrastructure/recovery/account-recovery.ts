@@ -1,0 +1,121 @@
+import type { AccountState, ReservationState } from '../../ledger/domain/account';
+import type { PostgresEventStore } from '../postgres/postgres-event-store';
+import type { LuaScripts } from '../redis/lua-scripts';
+import { RedisKeys } from '../redis/redis-keys';
+
+/** What an idempotency key produced, from the event store. */
+export interface PriorOutcome {
+  /** one per account the call touched (a transfer has two), ordered by version */
+  records: { accountId: string; requestHash: string; version: number }[];
+}
+
+/**
+ * Redis is a rebuildable cache of the event store. When an account is missing from Redis (flush,
+ * restart, a new node), it is rebuilt from its latest snapshot and later events before it serves
+ * a call; replays of ids older than Redis's retention are answered from the store as well.
+ */
+export class AccountRecovery {
+  private readonly keys: RedisKeys;
+
+  constructor(
+    private readonly events: PostgresEventStore,
+    private readonly scripts: LuaScripts,
+    buckets: number,
+    private readonly onRestored: (accountId: string) => void = () => undefined,
+  ) {
+    this.keys = new RedisKeys(buckets);
+  }
+
+  /**
+   * Rebuilds an account into Redis if the event store knows it. Returns false if the store has
+   * never seen the account; true if it is now in Redis (restored here or already there).
+   */
+  async restore(accountId: string): Promise<boolean> {
+    const state = await this.events.latestState(accountId);
+    if (!state) return false;
+    await this.write(state);
+    return true;
+  }
+
+  async write(state: AccountState): Promise<void> {
+    const reservations = [...state.reservations.values()].filter((r) => r.status === 'ACTIVE');
+    const hashes = await this.events.requestHashes([
+      `open:${state.accountId}`,
+      ...reservations.map((r) => `res:${r.reservationId}`),
+    ]);
+    const account = {
+      id: state.accountId,
+      cur: state.currency,
+      st: state.status,
+      bal: state.balance.toString(),
+      held: state.held.toString(),
+      od: state.overdraftLimit.toString(),
+      ver: String(state.version),
+      opened: String(state.openedAtMs),
+      meta: JSON.stringify(state.metadata),
+      h: hashes.get(`open:${state.accountId}`) ?? '',
+    };
+    const restored = await this.scripts.run(
+      'restore_account',
+      [
+        this.keys.account(state.accountId),
+        this.keys.expiryIndex(state.accountId),
+        ...reservations.map((r) => this.keys.reservation(state.accountId, r.reservationId)),
+      ],
+      [JSON.stringify(account), JSON.stringify(reservations.map((r) => this.reservationFields(r, hashes)))],
+    );
+    if (restored === 'RESTORED') this.onRestored(state.accountId);
+  }
+
+  private reservationFields(r: ReservationState, hashes: Map<string, string>): Record<string, string> {
+    return {
+      id: r.reservationId,
+      acct: r.accountId,
+      cur: r.currency,
+      amt: r.amount.toString(),
+      com: r.committed.toString(),
+      st: r.status,
+      oid: r.orderId,
+      exp: String(r.expiresAtMs),
+      aver: String(r.accountVersion),
+      h: hashes.get(`res:${r.reservationId}`) ?? '',
+    };
+  }
+
+  /** The account of a reservation, from the store (its claim in Redis was lost). */
+  async accountOfReservation(reservationId: string): Promise<string | undefined> {
+    return (await this.events.reservationHistory(reservationId))?.accountId;
+  }
+
+  /** A reservation as it stood after its last event, from the store. */
+  async reservationFromHistory(
+    reservationId: string,
+  ): Promise<{ account: AccountState; reservation: ReservationState } | undefined> {
+    const history = await this.events.reservationHistory(reservationId);
+    if (!history) return undefined;
+    // A snapshot keeps active reservations only: start below the reservation's first event.
+    const account = await this.events.foldUpTo(history.accountId, history.last, history.first - 1);
+    const reservation = account?.reservations.get(reservationId);
+    return account && reservation ? { account, reservation } : undefined;
+  }
+
+  async priorOutcome(idempotencyKey: string): Promise<PriorOutcome | undefined> {
+    const records = await this.events.idempotency(idempotencyKey);
+    return records.length > 0 ? { records } : undefined;
+  }
+
+  /** The account as it stood right after `version` (for replays answered from the store). */
+  stateAt(accountId: string, version: number): Promise<AccountState | undefined> {
+    return this.events.stateAt(accountId, { version });
+  }
+
+  /** Same as stateAt, but folding from below `reservationId`'s first event so it is present. */
+  async stateWithReservation(
+    accountId: string,
+    version: number,
+    reservationId: string,
+  ): Promise<AccountState | undefined> {
+    const history = await this.events.reservationHistory(reservationId);
+    return this.events.foldUpTo(accountId, version, history ? history.first - 1 : version);
+  }
+}
