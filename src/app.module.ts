@@ -5,14 +5,15 @@ import type { LedgerConfig } from './config/config';
 import { ConfigModule, LEDGER_CONFIG } from './config/config.module';
 import { GrpcHealthReporter, GRPC_HEALTH } from './health/grpc-health-reporter';
 import { HealthController } from './health/health.controller';
+import { ObservabilityModule } from './infrastructure/observability/observability.module';
+import type { ObservabilityOptions } from './infrastructure/observability/observability-options';
 import { RedisModule } from './infrastructure/redis/redis.module';
-import { CommandSteps, UntimedSteps } from './ledger/commands/shared/command-steps';
 import { CurrencyRegistry } from './ledger/domain/currency';
 import { parseExtraAssets } from './ledger/domain/currency';
 import { GrpcExceptionFilter } from './ledger/grpc/grpc-exception.filter';
 import { LedgerModule } from './ledger/ledger.module';
 
-/** Things every module may use: the currency table and the step recorder. */
+/** Things every module may use: the currency table (CommandSteps comes from ObservabilityModule). */
 @Global()
 @Module({
   providers: [
@@ -21,18 +22,27 @@ import { LedgerModule } from './ledger/ledger.module';
       inject: [LEDGER_CONFIG],
       useFactory: (config: LedgerConfig) => new CurrencyRegistry(parseExtraAssets(config.ledger.extraAssets)),
     },
-    { provide: CommandSteps, useClass: UntimedSteps },
   ],
-  exports: [CurrencyRegistry, CommandSteps],
+  exports: [CurrencyRegistry],
 })
 class CoreModule {}
 
 @Module({})
 export class AppModule {
-  static forRoot(config: LedgerConfig, health: HealthImplementation): DynamicModule {
+  static forRoot(
+    config: LedgerConfig,
+    health: HealthImplementation,
+    observability: ObservabilityOptions = {},
+  ): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), CoreModule, RedisModule, LedgerModule],
+      imports: [
+        ConfigModule.forRoot(config),
+        ObservabilityModule.forRoot(config, observability),
+        CoreModule,
+        RedisModule,
+        LedgerModule,
+      ],
       controllers: [HealthController],
       providers: [
         { provide: APP_FILTER, useClass: GrpcExceptionFilter },

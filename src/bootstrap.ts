@@ -2,9 +2,11 @@ import 'reflect-metadata';
 import type { INestApplication, LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { HealthImplementation } from 'grpc-health-check';
+import { Logger as PinoNestLogger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import type { LedgerConfig } from './config/config';
 import { grpcServerOptions } from './infrastructure/grpc/grpc-server';
+import type { ObservabilityOptions } from './infrastructure/observability/observability-options';
 
 export interface LedgerApp {
   app: INestApplication;
@@ -14,13 +16,20 @@ export interface LedgerApp {
 /**
  * One process, two ports: gRPC for the ledger (with health and reflection) and HTTP for
  * /metrics and /health/*. The microservice inherits the app's global filters and interceptors.
+ * Logs are pino JSON lines (stdout unless `observability.logDestination`); `logger: false`
+ * silences them, a LoggerService replaces the Nest logger only.
  */
-export async function createLedgerApp(config: LedgerConfig, logger?: LoggerService | false): Promise<LedgerApp> {
+export async function createLedgerApp(
+  config: LedgerConfig,
+  logger?: LoggerService | false,
+  observability: ObservabilityOptions = {},
+): Promise<LedgerApp> {
   const health = new HealthImplementation({ '': 'NOT_SERVING', 'ledger.v1.LedgerService': 'NOT_SERVING' });
-  const app = await NestFactory.create(AppModule.forRoot(config, health), {
-    logger: logger ?? undefined,
-    bufferLogs: logger === undefined,
-  });
+  const app = await NestFactory.create(
+    AppModule.forRoot(config, health, { quiet: logger === false, ...observability }),
+    { logger: logger ?? undefined, bufferLogs: logger === undefined },
+  );
+  if (logger === undefined) app.useLogger(app.get(PinoNestLogger));
   app.connectMicroservice(grpcServerOptions(config, health), { inheritAppConfig: true });
   app.enableShutdownHooks();
   await app.startAllMicroservices();

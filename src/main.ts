@@ -1,10 +1,13 @@
 import { createLedgerApp } from './bootstrap';
 import { ConfigError, loadConfig } from './config/config';
+import { telemetryFromEnv } from './infrastructure/observability/observability-options';
 
 async function main(): Promise<void> {
   let config;
+  let telemetry;
   try {
     config = loadConfig();
+    telemetry = telemetryFromEnv();
   } catch (error) {
     if (error instanceof ConfigError) {
       // The logger is not up yet: a bad configuration is reported on stderr and stops the process.
@@ -13,7 +16,7 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  await createLedgerApp(config);
+  await createLedgerApp(config, undefined, { telemetry });
 }
 
 void main();

@@ -19,6 +19,28 @@ export const SCRIPT_NAMES = [
 
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 
+/**
+ * What the scripts tell an observer (metrics and traces, src/infrastructure/observability):
+ * `sent` as an EVALSHA goes out, returning the call to settle once with its reply or its error;
+ * `reloaded` when Redis answered NOSCRIPT and the script is loaded again.
+ */
+export interface ScriptCall {
+  replied(reply: unknown): void;
+  failed(error: unknown): void;
+}
+
+export interface ScriptObserver {
+  sent(script: ScriptName): ScriptCall;
+  reloaded(script: ScriptName): void;
+}
+
+const UNOBSERVED_CALL: ScriptCall = { replied: () => undefined, failed: () => undefined };
+
+export const UNOBSERVED_SCRIPTS: ScriptObserver = {
+  sent: () => UNOBSERVED_CALL,
+  reloaded: () => undefined,
+};
+
 interface LoadedScript {
   readonly source: string;
   readonly sha: string;
@@ -49,7 +71,7 @@ export class LuaScripts {
   constructor(
     private readonly redis: Redis,
     dir: string = luaDirectory(),
-    private readonly onReload: (name: ScriptName) => void = () => undefined,
+    private readonly observer: ScriptObserver = UNOBSERVED_SCRIPTS,
   ) {
     const prelude = readFileSync(join(dir, 'lib/prelude.lua'), 'utf8');
     const scripts = new Map<ScriptName, LoadedScript>();
@@ -71,11 +93,28 @@ export class LuaScripts {
   async run(name: ScriptName, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
     const script = this.scripts.get(name);
     if (!script) throw new Error(`unknown script ${name}`);
+    const call = this.observer.sent(name);
+    try {
+      const reply = await this.evalsha(name, script, keys, args);
+      call.replied(reply);
+      return reply;
+    } catch (error) {
+      call.failed(error);
+      throw error;
+    }
+  }
+
+  private async evalsha(
+    name: ScriptName,
+    script: LoadedScript,
+    keys: readonly string[],
+    args: readonly (string | number)[],
+  ): Promise<unknown> {
     try {
       return await this.redis.evalsha(script.sha, keys.length, ...keys, ...args);
     } catch (error) {
       if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-      this.onReload(name);
+      this.observer.reloaded(name);
       await this.redis.script('LOAD', script.source);
       return this.redis.evalsha(script.sha, keys.length, ...keys, ...args);
     }

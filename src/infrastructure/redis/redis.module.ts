@@ -11,6 +11,7 @@ import type { LedgerConfig } from '../../config/config';
 import { LEDGER_CONFIG } from '../../config/config.module';
 import { CurrencyRegistry } from '../../ledger/domain/currency';
 import { LedgerStore } from '../../ledger/ports/ledger-store';
+import { RedisTelemetry } from '../observability/redis-telemetry';
 import { ExpirySweeper } from './expiry-sweeper';
 import { LuaScripts } from './lua-scripts';
 import { createRedisClient } from './redis-client';
@@ -19,18 +20,25 @@ import { RedisLedgerStore } from './redis-ledger-store';
 /** DI token of the ioredis connection used by the hot path. */
 export const REDIS_CLIENT = Symbol('REDIS_CLIENT');
 
+/** Metrics and traces of Redis (ObservabilityModule); absent when the module is used on its own. */
+const TELEMETRY = { token: RedisTelemetry, optional: true };
+
 @Global()
 @Module({
   providers: [
     {
       provide: REDIS_CLIENT,
-      inject: [LEDGER_CONFIG],
-      useFactory: (config: LedgerConfig): Redis => createRedisClient(config.redis, 'ledger'),
+      inject: [LEDGER_CONFIG, TELEMETRY],
+      useFactory: (config: LedgerConfig, telemetry?: RedisTelemetry): Redis => {
+        const redis = createRedisClient(config.redis, 'ledger');
+        telemetry?.observeClient(redis, config.ledger.buckets);
+        return redis;
+      },
     },
     {
       provide: LuaScripts,
-      inject: [REDIS_CLIENT],
-      useFactory: (redis: Redis): LuaScripts => new LuaScripts(redis),
+      inject: [REDIS_CLIENT, TELEMETRY],
+      useFactory: (redis: Redis, telemetry?: RedisTelemetry): LuaScripts => new LuaScripts(redis, undefined, telemetry),
     },
     {
       provide: LedgerStore,
@@ -40,8 +48,8 @@ export const REDIS_CLIENT = Symbol('REDIS_CLIENT');
     },
     {
       provide: ExpirySweeper,
-      inject: [REDIS_CLIENT, LuaScripts, LEDGER_CONFIG],
-      useFactory: (redis: Redis, scripts: LuaScripts, config: LedgerConfig) => {
+      inject: [REDIS_CLIENT, LuaScripts, LEDGER_CONFIG, TELEMETRY],
+      useFactory: (redis: Redis, scripts: LuaScripts, config: LedgerConfig, telemetry?: RedisTelemetry) => {
         const logger = new Logger(ExpirySweeper.name);
         return new ExpirySweeper(
           redis,
@@ -51,8 +59,11 @@ export const REDIS_CLIENT = Symbol('REDIS_CLIENT');
             intervalMs: config.ledger.expirySweepIntervalMs,
             batchMax: config.ledger.expiryBatchMax,
           },
-          undefined,
-          (error) => logger.warn(`expiry sweep failed: ${error instanceof Error ? error.message : String(error)}`),
+          (count) => telemetry?.expired(count),
+          (error) => {
+            telemetry?.sweepFailed();
+            logger.warn(`expiry sweep failed: ${error instanceof Error ? error.message : String(error)}`);
+          },
         );
       },
     },

@@ -1,5 +1,5 @@
 import { Metadata, status as GrpcStatus } from '@grpc/grpc-js';
-import { type ArgumentsHost, Catch, Logger, type RpcExceptionFilter } from '@nestjs/common';
+import { type ArgumentsHost, Catch, type RpcExceptionFilter } from '@nestjs/common';
 import { RpcException } from '@nestjs/microservices';
 import { type Observable, throwError } from 'rxjs';
 import { LedgerError } from '../domain/errors';
@@ -7,12 +7,11 @@ import { grpcErrorResponse } from './error-status';
 
 /**
  * Every error leaving a gRPC handler becomes a status: a LedgerError keeps its reason; anything
- * else is a bug and becomes INTERNAL without leaking its message.
+ * else is a bug and becomes INTERNAL without leaking its message. The one log line of each failed
+ * call (with the stack of a bug) is written by GrpcTelemetryInterceptor, which sees the error first.
  */
 @Catch()
 export class GrpcExceptionFilter implements RpcExceptionFilter<unknown> {
-  private readonly logger = new Logger(GrpcExceptionFilter.name);
-
   catch(exception: unknown, _host: ArgumentsHost): Observable<unknown> {
     if (exception instanceof LedgerError) {
       return throwError(() => grpcErrorResponse(exception.reason, exception.message));
@@ -21,7 +20,6 @@ export class GrpcExceptionFilter implements RpcExceptionFilter<unknown> {
       // Raised on purpose with a status of its own (e.g. UNIMPLEMENTED).
       return throwError(() => exception.getError());
     }
-    this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
     // INTERNAL carries no ErrorInfo: it is not a reason of the contract, and the cause stays in our logs.
     const message = 'INTERNAL: unexpected error';
     return throwError(() => ({ code: GrpcStatus.INTERNAL, message, details: message, metadata: new Metadata() }));

@@ -1,6 +1,6 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { Controller } from '@nestjs/common';
-import { CommandBus, QueryBus } from '@nestjs/cqrs';
+import { type Command, CommandBus, QueryBus } from '@nestjs/cqrs';
 import { RpcException } from '@nestjs/microservices';
 import {
   type AccountReply,
@@ -32,6 +32,7 @@ import { DepositFundsCommand } from '../commands/deposit-funds/deposit-funds.com
 import { OpenAccountCommand } from '../commands/open-account/open-account.command';
 import { ReleaseReservationCommand } from '../commands/release-reservation/release-reservation.command';
 import { ReserveFundsCommand } from '../commands/reserve-funds/reserve-funds.command';
+import { CommandSteps } from '../commands/shared/command-steps';
 import { TransferFundsCommand } from '../commands/transfer-funds/transfer-funds.command';
 import { WithdrawFundsCommand } from '../commands/withdraw-funds/withdraw-funds.command';
 import type { AccountResult, ReservationResult } from '../ports/ledger-store';
@@ -41,7 +42,8 @@ import { ProtoMapper } from './to-proto';
 
 /**
  * ledger.v1.LedgerService over gRPC. It only translates: request -> command or query, result ->
- * reply. Errors become statuses in GrpcExceptionFilter.
+ * reply. Errors become statuses in GrpcExceptionFilter. Each command runs, with the mapping of
+ * its result, as one traced and timed unit named after it (CommandSteps).
  */
 @Controller()
 @LedgerServiceControllerMethods()
@@ -50,7 +52,16 @@ export class LedgerController implements LedgerServiceController {
     private readonly commands: CommandBus,
     private readonly queries: QueryBus,
     private readonly toProto: ProtoMapper,
+    private readonly steps: CommandSteps,
   ) {}
+
+  /** Executes a command and maps its result, inside the command's span; the mapping is step "to-response". */
+  private run<R, T>(name: string, command: Command<R>, toReply: (result: R) => T): Promise<T> {
+    return this.steps.command(name, async () => {
+      const result = await this.commands.execute(command);
+      return this.steps.run(name, 'to-response', () => toReply(result));
+    });
+  }
 
   private accountReply(result: AccountResult): AccountReply {
     return { account: this.toProto.account(result.account), replayed: result.replayed };
@@ -71,7 +82,7 @@ export class LedgerController implements LedgerServiceController {
       request.overdraftLimit,
       request.metadata,
     );
-    return this.accountReply(await this.commands.execute(command));
+    return this.run('OpenAccount', command, (r) => this.accountReply(r));
   }
 
   async getAccount(request: GetAccountRequest): Promise<AccountReply> {
@@ -81,27 +92,26 @@ export class LedgerController implements LedgerServiceController {
 
   async freezeAccount(request: ChangeAccountStatusRequest): Promise<AccountReply> {
     const command = new ChangeAccountStatusCommand(request.accountId, 'FROZEN', request.reason);
-    return this.accountReply(await this.commands.execute(command));
+    return this.run('FreezeAccount', command, (r) => this.accountReply(r));
   }
 
   async unfreezeAccount(request: ChangeAccountStatusRequest): Promise<AccountReply> {
     const command = new ChangeAccountStatusCommand(request.accountId, 'OPEN', request.reason);
-    return this.accountReply(await this.commands.execute(command));
+    return this.run('UnfreezeAccount', command, (r) => this.accountReply(r));
   }
 
   async closeAccount(request: ChangeAccountStatusRequest): Promise<AccountReply> {
     const command = new ChangeAccountStatusCommand(request.accountId, 'CLOSED', request.reason);
-    return this.accountReply(await this.commands.execute(command));
+    return this.run('CloseAccount', command, (r) => this.accountReply(r));
   }
 
   async deposit(request: DepositRequest): Promise<MovementReply> {
     const command = new DepositFundsCommand(request.transactionId, request.accountId, request.amount, request.metadata);
-    const result = await this.commands.execute(command);
-    return {
+    return this.run('DepositFunds', command, (result) => ({
       transactionId: request.transactionId,
       account: this.toProto.account(result.account),
       replayed: result.replayed,
-    };
+    }));
   }
 
   async withdraw(request: WithdrawRequest): Promise<MovementReply> {
@@ -111,12 +121,11 @@ export class LedgerController implements LedgerServiceController {
       request.amount,
       request.metadata,
     );
-    const result = await this.commands.execute(command);
-    return {
+    return this.run('WithdrawFunds', command, (result) => ({
       transactionId: request.transactionId,
       account: this.toProto.account(result.account),
       replayed: result.replayed,
-    };
+    }));
   }
 
   async transfer(request: TransferRequest): Promise<TransferReply> {
@@ -127,13 +136,12 @@ export class LedgerController implements LedgerServiceController {
       request.amount,
       request.metadata,
     );
-    const result = await this.commands.execute(command);
-    return {
+    return this.run('TransferFunds', command, (result) => ({
       transactionId: request.transactionId,
       fromAccount: this.toProto.account(result.from),
       toAccount: this.toProto.account(result.to),
       replayed: result.replayed,
-    };
+    }));
   }
 
   async reserve(request: ReserveRequest): Promise<ReservationReply> {
@@ -144,12 +152,12 @@ export class LedgerController implements LedgerServiceController {
       request.orderId,
       request.ttlSeconds,
     );
-    return this.reservationReply(await this.commands.execute(command));
+    return this.run('ReserveFunds', command, (r) => this.reservationReply(r));
   }
 
   async amendReservation(request: AmendReservationRequest): Promise<ReservationReply> {
     const command = new AmendReservationCommand(request.reservationId, request.amendId, request.newAmount);
-    return this.reservationReply(await this.commands.execute(command));
+    return this.run('AmendReservation', command, (r) => this.reservationReply(r));
   }
 
   async commitReservation(request: CommitReservationRequest): Promise<ReservationReply> {
@@ -159,12 +167,12 @@ export class LedgerController implements LedgerServiceController {
       request.amount,
       request.final,
     );
-    return this.reservationReply(await this.commands.execute(command));
+    return this.run('CommitReservation', command, (r) => this.reservationReply(r));
   }
 
   async releaseReservation(request: ReleaseReservationRequest): Promise<ReservationReply> {
     const command = new ReleaseReservationCommand(request.reservationId, request.reason);
-    return this.reservationReply(await this.commands.execute(command));
+    return this.run('ReleaseReservation', command, (r) => this.reservationReply(r));
   }
 
   async getReservation(request: GetReservationRequest): Promise<ReservationReply> {

@@ -16,7 +16,7 @@ export class DepositFundsHandler implements ICommandHandler<DepositFundsCommand>
   ) {}
 
   async execute(command: DepositFundsCommand): Promise<AccountResult> {
-    const name = 'Deposit';
+    const name = 'DepositFunds';
     this.steps.run(name, 'validate', () => {
       validateRequestId(command.transactionId, 'transaction_id');
       validateAccountId(command.accountId);

@@ -17,7 +17,7 @@ export class TransferFundsHandler implements ICommandHandler<TransferFundsComman
   ) {}
 
   async execute(command: TransferFundsCommand): Promise<TransferResult> {
-    const name = 'Transfer';
+    const name = 'TransferFunds';
     this.steps.run(name, 'validate', () => {
       validateRequestId(command.transactionId, 'transaction_id');
       validateAccountId(command.fromAccountId, 'from_account_id');

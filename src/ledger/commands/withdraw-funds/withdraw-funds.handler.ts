@@ -16,7 +16,7 @@ export class WithdrawFundsHandler implements ICommandHandler<WithdrawFundsComman
   ) {}
 
   async execute(command: WithdrawFundsCommand): Promise<AccountResult> {
-    const name = 'Withdraw';
+    const name = 'WithdrawFunds';
     this.steps.run(name, 'validate', () => {
       validateRequestId(command.transactionId, 'transaction_id');
       validateAccountId(command.accountId);

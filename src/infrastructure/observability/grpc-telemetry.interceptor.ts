@@ -1,0 +1,265 @@
+import { performance } from 'node:perf_hooks';
+import { status as GrpcStatus } from '@grpc/grpc-js';
+import { type CallHandler, type ExecutionContext, Injectable, type NestInterceptor } from '@nestjs/common';
+import { RpcException } from '@nestjs/microservices';
+import { context, propagation, ROOT_CONTEXT, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import type { PinoLogger } from 'nestjs-pino';
+import { Observable } from 'rxjs';
+import { LedgerError } from '../../ledger/domain/errors';
+import { GRPC_CODE_OF_REASON } from '../../ledger/grpc/error-status';
+import type { LedgerMetrics } from './ledger-metrics';
+import { isFault, reasonOf } from './timed-steps';
+import { grpcMetadataGetter, recordFailure, type Tracing } from './tracing';
+import { WindowedMax } from './windowed-max';
+
+/** How a failed call is reported: its reason code, whether it is our fault, and its gRPC code. */
+export interface CallFailure {
+  reason: string;
+  fault: boolean;
+  code: GrpcStatus;
+}
+
+/**
+ * A handler's error as the caller sees it (the same mapping as GrpcExceptionFilter): a
+ * LedgerError keeps its reason (DEPENDENCY_UNAVAILABLE and OVERLOADED are faults, the others
+ * business rejects); an RpcException raised on purpose (UNIMPLEMENTED) is a reject named by its
+ * code; anything else is an INTERNAL fault.
+ */
+export function classifyFailure(error: unknown): CallFailure {
+  if (error instanceof LedgerError) {
+    return { reason: error.reason, fault: isFault(error), code: GRPC_CODE_OF_REASON[error.reason] };
+  }
+  if (error instanceof RpcException) {
+    const raw = error.getError();
+    const given = typeof raw === 'object' && raw !== null ? (raw as { code?: unknown }).code : undefined;
+    const code =
+      typeof given === 'number' && GrpcStatus[given] !== undefined ? (given as GrpcStatus) : GrpcStatus.UNKNOWN;
+    return { reason: grpcCodeName(code), fault: false, code };
+  }
+  return { reason: reasonOf(error), fault: true, code: GrpcStatus.INTERNAL };
+}
+
+export function grpcCodeName(code: GrpcStatus): string {
+  return GrpcStatus[code] ?? 'UNKNOWN';
+}
+
+interface GrpcCallLike {
+  getPath?: () => string;
+  write?: unknown;
+  read?: unknown;
+}
+
+/** Per RPC method: its labels and pre-bound metric children (bounded: one per registered method). */
+interface MethodTelemetry {
+  service: string;
+  method: string;
+  spanName: string;
+  started: { inc(): void };
+  inFlight: { inc(): void; dec(): void };
+  seconds: { observe(v: number): void };
+  max: WindowedMax;
+  handled: Map<GrpcStatus, { inc(): void }>;
+  labels: [string, string, string];
+}
+
+/**
+ * The module-level interceptor of every gRPC call (registered with APP_INTERCEPTOR and reaching
+ * the microservice through `inheritAppConfig`). Per call it
+ * - counts and times it with the grpc-ecosystem metrics (started, handled by code, handling
+ *   seconds, in flight, max) and the business counters (operations by result, rejects by reason,
+ *   idempotent replays);
+ * - continues the caller's W3C trace context from the gRPC metadata and runs the call inside a
+ *   SERVER span named `ledger.v1.LedgerService/<Method>`, with rpc.* attributes, the gRPC status
+ *   code, and on failure status ERROR with the reason code;
+ * - writes one log line when the call fails: warn for a business reject, error for a fault
+ *   (with the stack), carrying reason, gRPC code, method, trace_id and span_id. Nothing is logged
+ *   for a successful call.
+ * With LEDGER_TELEMETRY=off only the failure line remains.
+ */
+@Injectable()
+export class GrpcTelemetryInterceptor implements NestInterceptor {
+  private readonly methods = new Map<string, MethodTelemetry>();
+
+  constructor(
+    private readonly metrics: LedgerMetrics,
+    private readonly tracing: Tracing,
+    private readonly logger: PinoLogger,
+    private readonly perCall: boolean,
+  ) {
+    metrics.addSampler(metrics.grpcHandlingMax, () => {
+      for (const m of this.methods.values()) metrics.grpcHandlingMax.labels(...m.labels).set(m.max.max());
+    });
+  }
+
+  intercept(ctx: ExecutionContext, next: CallHandler): Observable<unknown> {
+    if (ctx.getType() !== 'rpc') return next.handle();
+    const method = this.methodOf(ctx);
+    const metadata = ctx.getArgByIndex<Parameters<typeof grpcMetadataGetter.get>[0]>(1);
+    return new Observable((subscriber) => {
+      const start = performance.now();
+      let span: Span | undefined;
+      let callContext = context.active();
+      if (this.perCall) {
+        method.started.inc();
+        method.inFlight.inc();
+        if (this.tracing.enabled) {
+          const parent = propagation.extract(ROOT_CONTEXT, metadata, grpcMetadataGetter);
+          span = this.tracing.tracer.startSpan(
+            method.spanName,
+            {
+              kind: SpanKind.SERVER,
+              attributes: { 'rpc.system': 'grpc', 'rpc.service': method.service, 'rpc.method': method.method },
+            },
+            parent,
+          );
+          callContext = trace.setSpan(parent, span);
+        }
+      }
+      let settled = false;
+      let reply: unknown;
+      const settle = (error: unknown, failure: CallFailure | undefined, code: GrpcStatus): void => {
+        if (settled) return;
+        settled = true;
+        const seconds = (performance.now() - start) / 1000;
+        if (this.perCall) this.record(method, seconds, code, failure, reply);
+        if (span) {
+          span.setAttribute('rpc.grpc.status_code', code);
+          if (failure) recordFailure(span, failure.reason, error, failure.fault);
+          else if (code !== GrpcStatus.OK) span.setStatus({ code: SpanStatusCode.ERROR, message: grpcCodeName(code) });
+          else if (isReplayed(reply)) span.setAttribute('ledger.replayed', true);
+        }
+        if (failure) this.logFailure(method, error, failure, seconds, span);
+        span?.end();
+      };
+      let subscription: { unsubscribe(): void } | undefined;
+      context.with(callContext, () => {
+        subscription = next.handle().subscribe({
+          next: (value) => {
+            reply = value;
+            subscriber.next(value);
+          },
+          error: (error: unknown) => {
+            const failure = classifyFailure(error);
+            settle(error, failure, failure.code);
+            subscriber.error(error);
+          },
+          complete: () => {
+            settle(undefined, undefined, GrpcStatus.OK);
+            subscriber.complete();
+          },
+        });
+      });
+      return () => {
+        subscription?.unsubscribe();
+        // Torn down before it completed: the caller went away (deadline or cancel).
+        settle(undefined, undefined, GrpcStatus.CANCELLED);
+      };
+    });
+  }
+
+  private record(
+    method: MethodTelemetry,
+    seconds: number,
+    code: GrpcStatus,
+    failure: CallFailure | undefined,
+    reply: unknown,
+  ): void {
+    method.inFlight.dec();
+    method.seconds.observe(seconds);
+    method.max.record(seconds);
+    let handled = method.handled.get(code);
+    if (!handled) {
+      handled = this.metrics.grpcHandled.labels(...method.labels, grpcCodeName(code));
+      method.handled.set(code, handled);
+    }
+    handled.inc();
+    const operation = method.method;
+    if (failure?.fault) {
+      this.metrics.operations.labels(operation, 'error').inc();
+    } else if (failure) {
+      this.metrics.operations.labels(operation, 'rejected').inc();
+      this.metrics.rejects.labels(operation, failure.reason).inc();
+    } else if (code !== GrpcStatus.OK) {
+      this.metrics.operations.labels(operation, 'cancelled').inc();
+    } else if (isReplayed(reply)) {
+      this.metrics.operations.labels(operation, 'replayed').inc();
+      this.metrics.replays.labels(operation).inc();
+    } else {
+      this.metrics.operations.labels(operation, 'ok').inc();
+    }
+  }
+
+  private logFailure(
+    method: MethodTelemetry,
+    error: unknown,
+    failure: CallFailure,
+    seconds: number,
+    span: Span | undefined,
+  ): void {
+    const fields: Record<string, unknown> = {
+      rpc_service: method.service,
+      rpc_method: method.method,
+      grpc_code: grpcCodeName(failure.code),
+      reason: failure.reason,
+      duration_ms: Math.round(seconds * 1e6) / 1e3,
+    };
+    const sc = span?.spanContext();
+    if (sc) {
+      fields['trace_id'] = sc.traceId;
+      fields['span_id'] = sc.spanId;
+    }
+    if (!failure.fault) {
+      const message = error instanceof Error ? error.message : String(error);
+      this.logger.warn(fields, `${method.method} rejected: ${message}`);
+    } else {
+      // The cause stays in our logs (the caller gets INTERNAL without it).
+      fields['err'] = error;
+      const message = error instanceof LedgerError ? error.message : 'unexpected error';
+      this.logger.error(fields, `${method.method} failed: ${message}`);
+    }
+  }
+
+  private methodOf(ctx: ExecutionContext): MethodTelemetry {
+    const call = ctx.getArgByIndex<GrpcCallLike | undefined>(2);
+    const path = typeof call?.getPath === 'function' ? call.getPath() : undefined;
+    const key = path ?? `${ctx.getClass().name}/${ctx.getHandler().name}`;
+    let method = this.methods.get(key);
+    if (!method) {
+      method = this.describe(path, ctx, call);
+      this.methods.set(key, method);
+    }
+    return method;
+  }
+
+  private describe(path: string | undefined, ctx: ExecutionContext, call: GrpcCallLike | undefined): MethodTelemetry {
+    // "/ledger.v1.LedgerService/Reserve" -> service "ledger.v1.LedgerService", method "Reserve"
+    const match = path ? /^\/([^/]+)\/([^/]+)$/.exec(path) : null;
+    const service = match?.[1] ?? ctx.getClass().name;
+    const name = match?.[2] ?? ctx.getHandler().name;
+    const streamsIn = typeof call?.read === 'function';
+    const streamsOut = typeof call?.write === 'function';
+    const type =
+      streamsIn && streamsOut ? 'bidi_stream' : streamsIn ? 'client_stream' : streamsOut ? 'server_stream' : 'unary';
+    const labels: [string, string, string] = [service, name, type];
+    const m = this.metrics;
+    const inFlight = m.grpcInFlight.labels(...labels);
+    inFlight.set(0);
+    const started = m.grpcStarted.labels(...labels);
+    const seconds = m.grpcHandlingSeconds.labels(...labels);
+    return {
+      service,
+      method: name,
+      spanName: `${service}/${name}`,
+      started: { inc: () => started.inc() },
+      inFlight: { inc: () => inFlight.inc(), dec: () => inFlight.dec() },
+      seconds: { observe: (v) => seconds.observe(v) },
+      max: new WindowedMax(),
+      handled: new Map(),
+      labels,
+    };
+  }
+}
+
+function isReplayed(reply: unknown): boolean {
+  return typeof reply === 'object' && reply !== null && (reply as { replayed?: unknown }).replayed === true;
+}

@@ -1,0 +1,171 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { performance } from 'node:perf_hooks';
+import { context, SpanKind, trace } from '@opentelemetry/api';
+import { CommandSteps, type StepName } from '../../ledger/commands/shared/command-steps';
+import { LedgerError } from '../../ledger/domain/errors';
+import type { LedgerMetrics } from './ledger-metrics';
+import { recordFailure, type Tracing } from './tracing';
+
+/**
+ * What the repository step has spent so far outside its I/O: the store formats keys, hashes the
+ * parameters and builds the argument list before each EVALSHA. The step opens one of these; the
+ * Redis and Postgres observers add the time from the step's start, or from the previous call's
+ * reply, to each call they see leave. That sum is recorded as step "format-keys".
+ */
+interface RepositoryTiming {
+  mark: number;
+  preparingMs: number;
+  remoteCalls: number;
+}
+
+const repositoryTimings = new AsyncLocalStorage<RepositoryTiming>();
+
+/** A Redis or Postgres call leaves: closes the current "preparing" interval of the enclosing repository step. */
+export function noteRemoteCallStart(now: number): void {
+  const timing = repositoryTimings.getStore();
+  if (!timing) return;
+  timing.preparingMs += now - timing.mark;
+  timing.remoteCalls++;
+}
+
+/** Its reply arrived: the next "preparing" interval starts. */
+export function noteRemoteCallEnd(now: number): void {
+  const timing = repositoryTimings.getStore();
+  if (timing) timing.mark = now;
+}
+
+/** A reason code for any error: the contract's ErrorReason, or INTERNAL for a bug. */
+export function reasonOf(error: unknown): string {
+  return error instanceof LedgerError ? error.reason : 'INTERNAL';
+}
+
+/** Reasons that are the system's fault, not the caller's: logged at error, span with the exception. */
+export function isFault(error: unknown): boolean {
+  if (!(error instanceof LedgerError)) return true;
+  return error.reason === 'DEPENDENCY_UNAVAILABLE' || error.reason === 'OVERLOADED';
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
+}
+
+type Observe = (seconds: number) => void;
+
+/**
+ * The CommandSteps the service runs with: a histogram sample per step
+ * (ledger_command_step_seconds{command, step}) and, under a sampled call, a span per command and
+ * per step: `ReserveFunds` > `validate`, `parse-money`, [the Redis spans], `to-response`. The
+ * repository step has no span of its own (its Redis calls are the command's children) but is
+ * timed, and the time it spends before its Redis calls is recorded as step "format-keys".
+ */
+export class TimedSteps extends CommandSteps {
+  private readonly observers = new Map<string, Observe>();
+
+  constructor(
+    private readonly metrics: LedgerMetrics,
+    private readonly tracing: Tracing,
+  ) {
+    super();
+  }
+
+  private observer(command: string, step: string): Observe {
+    const key = `${command}\u0000${step}`;
+    let observe = this.observers.get(key);
+    if (!observe) {
+      const child = this.metrics.commandStepSeconds.labels(command, step);
+      observe = (seconds) => child.observe(seconds);
+      this.observers.set(key, observe);
+    }
+    return observe;
+  }
+
+  command<T>(command: string, work: () => Promise<T>): Promise<T> {
+    const parent = this.tracing.parentIfRecording();
+    if (!parent) return work();
+    const active = context.active();
+    const span = this.tracing.tracer.startSpan(
+      command,
+      { kind: SpanKind.INTERNAL, attributes: { 'ledger.command': command } },
+      active,
+    );
+    return context.with(trace.setSpan(active, span), work).then(
+      (result) => {
+        span.end();
+        return result;
+      },
+      (error: unknown) => {
+        recordFailure(span, reasonOf(error), error, isFault(error));
+        span.end();
+        throw error;
+      },
+    );
+  }
+
+  run<T>(command: string, step: StepName, work: () => T): T {
+    if (step === 'repository') return this.repository(command, work);
+    const observe = this.observer(command, step);
+    const parent = this.tracing.parentIfRecording();
+    const span = parent ? this.tracing.tracer.startSpan(step, { kind: SpanKind.INTERNAL }) : undefined;
+    const start = performance.now();
+    const finish = (error?: unknown, failed = false): void => {
+      observe((performance.now() - start) / 1000);
+      if (span) {
+        if (failed) recordFailure(span, reasonOf(error), error, isFault(error));
+        span.end();
+      }
+    };
+    let result: T;
+    try {
+      result = work();
+    } catch (error) {
+      finish(error, true);
+      throw error;
+    }
+    if (!isPromiseLike(result)) {
+      finish();
+      return result;
+    }
+    return Promise.resolve(result).then(
+      (value) => {
+        finish();
+        return value;
+      },
+      (error: unknown) => {
+        finish(error, true);
+        throw error;
+      },
+    ) as T;
+  }
+
+  private repository<T>(command: string, work: () => T): T {
+    const observeRepository = this.observer(command, 'repository');
+    const observeFormat = this.observer(command, 'format-keys');
+    const start = performance.now();
+    const timing: RepositoryTiming = { mark: start, preparingMs: 0, remoteCalls: 0 };
+    const finish = (): void => {
+      observeRepository((performance.now() - start) / 1000);
+      if (timing.remoteCalls > 0) observeFormat(timing.preparingMs / 1000);
+    };
+    let result: T;
+    try {
+      result = repositoryTimings.run(timing, work);
+    } catch (error) {
+      finish();
+      throw error;
+    }
+    if (!isPromiseLike(result)) {
+      finish();
+      return result;
+    }
+    return Promise.resolve(result).then(
+      (value) => {
+        finish();
+        return value;
+      },
+      (error: unknown) => {
+        finish();
+        throw error;
+      },
+    ) as T;
+  }
+}
