@@ -6,8 +6,9 @@ import { expectRejected, figures, LedgerDriver, money } from '../support/ledger-
 import { PrivateRedis } from '../support/redis-server';
 
 /**
- * Back-pressure: with one bucket and an outbox bound of 10 events (and no relay draining it),
- * the 11th event is refused with RESOURCE_EXHAUSTED / OVERLOADED, and nothing changes.
+ * Back-pressure: with one bucket and an outbox bound of 10 events and a relay that does not drain
+ * it (workers off, as when the event store is stuck; acks therefore "fast"), the 11th event is
+ * refused with RESOURCE_EXHAUSTED / OVERLOADED, and nothing changes.
  */
 describe('overload: a full outbox refuses new work with OVERLOADED and changes nothing', () => {
   let redis: PrivateRedis;
@@ -17,7 +18,13 @@ describe('overload: a full outbox refuses new work with OVERLOADED and changes n
   beforeAll(async () => {
     redis = await PrivateRedis.start();
     direct = new Redis(redis.port, '127.0.0.1');
-    ledger = await startLedger({ LEDGER_REDIS_URL: redis.url, LEDGER_BUCKETS: '1', LEDGER_OUTBOX_MAX_PER_BUCKET: '10' });
+    ledger = await startLedger({
+      LEDGER_REDIS_URL: redis.url,
+      LEDGER_BUCKETS: '1',
+      LEDGER_OUTBOX_MAX_PER_BUCKET: '10',
+      LEDGER_WORKERS: 'false',
+      LEDGER_ACK_MODE: 'fast',
+    });
     l = new LedgerDriver(ledger.client);
   });
   afterAll(async () => {
