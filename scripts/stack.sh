@@ -323,9 +323,10 @@ kafka_fetch() {
   log "kafka: fetching jars with Maven (first time only) into $dir"
   mkdir -p "$CACHE/tmp"
   tmp=$(mktemp -d "$CACHE/tmp/kafka.XXXXXX")
-  mvn -q -B -Dstyle.color=never -f "$KAFKA_POM" -Dmaven.repo.local="$CACHE/m2" \
+  mvn -B -Dstyle.color=never -f "$KAFKA_POM" -Dmaven.repo.local="$CACHE/m2" \
     dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$tmp/lib" \
-    || die "kafka: mvn dependency:copy-dependencies failed"
+    >"$tmp/mvn.log" 2>&1 \
+    || { tail -n 30 "$tmp/mvn.log" >&2; die "kafka: mvn dependency:copy-dependencies failed"; }
   touch "$tmp/.complete"
   rm -rf "$dir"
   mv "$tmp" "$dir"
@@ -364,14 +365,34 @@ group.initial.rebalance.delay.ms=0
 EOF
 }
 
+# C1-only JIT: the broker is up in about half the time (it is a test broker: throughput is ample).
+# For full JIT (e.g. benchmarks) set LEDGER_KAFKA_JAVA_OPTS=-XX:TieredStopAtLevel=4; its flags come
+# last and win.
 KAFKA_JAVA_OPTS=(
   -Xms256m -Xmx512m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:+ExitOnOutOfMemoryError
+  -XX:TieredStopAtLevel=1
   -Djava.awt.headless=true
   # slf4j-simple (see scripts/kafka/pom.xml) is configured by system properties only.
   -Dorg.slf4j.simpleLogger.defaultLogLevel=info
   -Dorg.slf4j.simpleLogger.showDateTime=true
   "-Dorg.slf4j.simpleLogger.dateTimeFormat=yyyy-MM-dd'T'HH:mm:ss.SSS"
 )
+
+# Application class-data sharing: a broker started without an archive dumps the classes it loaded
+# when it exits (to a private file, adopted by the next start with an atomic rename); later starts
+# map the archive instead of parsing thousands of classes again. The name carries the exact JVM
+# version because HotSpot ignores (with a warning) an archive from another build, which is also
+# all that happens to a broken one: this can only make start-up faster.
+kafka_cds_opts() {
+  local jsa f
+  jsa="$(dirname "$(kafka_lib)")/kafka-java-$("$(kafka_java)" -version 2>&1 | sed -nE '1s/.*version "([^"]+)".*/\1/p').jsa"
+  if [ ! -s "$jsa" ]; then
+    for f in "$jsa".dump.*; do
+      if [ -s "$f" ] && mv -f "$f" "$jsa"; then break; fi
+    done
+  fi
+  if [ -s "$jsa" ]; then echo "-XX:SharedArchiveFile=$jsa"; else echo "-XX:ArchiveClassesAtExit=$jsa.dump.$$"; fi
+}
 
 kafka_run_class() { "$(kafka_java)" "${KAFKA_JAVA_OPTS[@]}" -cp "$(kafka_lib)/*" "$@"; }
 
@@ -414,7 +435,8 @@ kafka_start() {
   # setsid + nohup: the broker outlives this script and a Ctrl-C in the calling terminal.
   : >"$KAFKA_LOG"
   setsid nohup bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$KAFKA_PID" \
-    "$(kafka_java)" "${KAFKA_JAVA_OPTS[@]}" -cp "$(kafka_lib)/*" kafka.Kafka "$KAFKA_PROPS" \
+    "$(kafka_java)" "${KAFKA_JAVA_OPTS[@]}" "$(kafka_cds_opts)" ${LEDGER_KAFKA_JAVA_OPTS:-} \
+    -cp "$(kafka_lib)/*" kafka.Kafka "$KAFKA_PROPS" \
     >>"$KAFKA_LOG" 2>&1 </dev/null 9>&- &
   # Wait (bounded) for the pid file so a fast `status`/`down` sees it.
   local i
@@ -467,13 +489,19 @@ cmd_up() {
   # shellcheck disable=SC2086
   [ -z "$pkgs" ] || apt_install $pkgs
   mkdir -p "$STATE"
-  # Start everything first, then wait: Kafka's JVM start overlaps with the others.
+  # Start everything first, then wait: Kafka's first-time fetch/format and JVM start run in a
+  # background subshell, overlapping Postgres' initdb.
+  local kafka_starter=""
   for s in "$@"; do
-    [ "$s" = kafka ] && kafka_start
+    if [ "$s" = kafka ]; then
+      kafka_start &
+      kafka_starter=$!
+    fi
   done
   for s in "$@"; do
     [ "$s" = kafka ] || "$(svc_fn "$s" start)"
   done
+  if [ -n "$kafka_starter" ]; then wait "$kafka_starter" || die "kafka: start failed"; fi
   for s in "$@"; do
     "$(svc_fn "$s" wait)"
     log "$(printf '%-8s ready  %-45s (%s since up)' "$s" "$(endpoint "$s")" "$(elapsed "$t0")")"
