@@ -54,7 +54,7 @@ if r.amt == r.com then
   r.st = 'COMMITTED'
   redis.call('ZREM', KEYS[5], expiry_member(a.id, rid))
 end
-emit(KEYS[4], a, now_ms(), { traceparent = ARGV[1], ikey = 'amend:' .. rid .. ':' .. amend_id, h = h }, {
+emit(KEYS[4], a, now_ms(), { traceparent = ARGV[1], ikey = 'amend:' .. #rid .. ':' .. rid .. ':' .. amend_id, h = h }, {
   id = ARGV[9], type = 'RESERVATION_AMENDED', amt = new_amt, ref = amend_id, res = rid,
   x = '{"new_amount":"' .. s(new_amt) .. '"}',
 })

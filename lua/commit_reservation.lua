@@ -41,7 +41,7 @@ if not in_range(a.bal - amt) then
   return reject('AMOUNT_OUT_OF_RANGE', 'balance would leave the exact range of ' .. money(MAX_MINOR, r.cur))
 end
 local ts = now_ms()
-local ctx = { traceparent = ARGV[1], ikey = 'commit:' .. rid .. ':' .. commit_id, h = h }
+local ctx = { traceparent = ARGV[1], ikey = 'commit:' .. #rid .. ':' .. rid .. ':' .. commit_id, h = h }
 r.com = r.com + amt
 a.held = a.held - amt
 a.bal = a.bal - amt

@@ -4,9 +4,9 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * The event store: Postgres is the ledger's source of truth.
  * - ledger_events: one row per event; event_id unique, (account_id, version) unique and gapless
  *   per account; global_seq is the order the relay appended them in (one writer per Redis).
- * - ledger_idempotency: every client idempotency key that produced an event, kept forever, with
- *   the parameter hash and the account version it produced (replays older than Redis's retention
- *   are answered from here).
+ * - ledger_idempotency: every client idempotency key that produced events, kept forever, per
+ *   account it touched (a transfer touches two), with the parameter hash and the last account
+ *   version the call produced (replays older than Redis's retention are answered from here).
  * - ledger_snapshots: account state every N events, so that rebuilding Redis is fast.
  * - ledger_kafka_queue: events stored but not yet acknowledged by Kafka (the publisher's work list).
  * - ledger_event_conflicts: relay entries whose (account_id, version) was already taken by another
@@ -42,12 +42,13 @@ export class EventStore1764201600000 implements MigrationInterface {
     );
     await queryRunner.query(`
       CREATE TABLE ledger_idempotency (
-        idempotency_key TEXT PRIMARY KEY,
+        idempotency_key TEXT NOT NULL,
         account_id TEXT NOT NULL,
         request_hash TEXT NOT NULL,
         version BIGINT NOT NULL,
         event_id UUID NOT NULL,
-        recorded_at TIMESTAMPTZ NOT NULL DEFAULT now()
+        recorded_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+        PRIMARY KEY (idempotency_key, account_id)
       )`);
     await queryRunner.query(`
       CREATE TABLE ledger_snapshots (

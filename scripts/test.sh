@@ -2,8 +2,9 @@
 # `npm test`: everything CI checks, on a fresh machine or a warm one.
 #   1. Node 24, npm dependencies, generated code      (scripts/setup.sh)
 #   2. static checks: format, lint, types, dependency rule
-#   3. the services the tests talk to, started here    (scripts/stack.sh)
-#   4. unit tests, then integration/e2e tests against real Redis over real gRPC
+#   3. the services the tests talk to, started here    (scripts/stack.sh: Redis, Postgres, Kafka)
+#   4. unit tests, then integration/e2e tests against the real services over real gRPC
+#      (the e2e project migrates the test database first: test/support/global-setup.ts)
 # LEDGER_TEST_SKIP_STATIC=1 skips step 2 (for quick local loops; CI never sets it).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -21,9 +22,10 @@ if [ "${LEDGER_TEST_SKIP_STATIC:-0}" != 1 ]; then
 fi
 
 echo "== services"
-bash scripts/stack.sh up redis
-eval "$(bash scripts/stack.sh env)"
+bash scripts/stack.sh up redis postgres kafka
 export LEDGER_REDIS_URL="${LEDGER_REDIS_URL:-redis://127.0.0.1:${LEDGER_REDIS_PORT:-6379}/0}"
+export LEDGER_DATABASE_URL="${LEDGER_DATABASE_URL:-postgres://ledger:ledger@127.0.0.1:${LEDGER_PG_PORT:-5432}/ledger_test}"
+export LEDGER_KAFKA_BROKERS="${LEDGER_KAFKA_BROKERS:-127.0.0.1:${LEDGER_KAFKA_PORT:-9092}}"
 
 echo "== tests"
 # Nest 12 is ESM-only; Jest loads it from our CommonJS tests through require(esm), which needs

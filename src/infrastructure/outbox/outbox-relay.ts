@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Redis from 'ioredis';
-import type { AppendResult, PostgresEventStore } from '../postgres/postgres-event-store';
+import type { PostgresEventStore } from '../postgres/postgres-event-store';
 import { RedisKeys } from '../redis/redis-keys';
 import { type OutboxEvent, parseOutboxEntry } from './outbox-entry';
 import { RelayLeaderLease } from './relay-leader';
@@ -60,7 +60,7 @@ export class OutboxRelay {
     private readonly redis: Redis,
     private readonly store: PostgresEventStore,
     private readonly options: OutboxRelayOptions,
-    private readonly onStored: (heads: Map<string, number>, result: AppendResult) => void,
+    private readonly onStored: (heads: Map<string, number>, events: readonly OutboxEvent[]) => void,
     private readonly observer: RelayObserver,
   ) {
     this.keys = new RedisKeys(options.buckets);
@@ -115,7 +115,7 @@ export class OutboxRelay {
       this.observer.batch(batch.events.length, Number(process.hrtime.bigint() - start) / 1e9);
       if (result.conflicts.length > 0) this.observer.conflicts(result.conflicts);
       await this.acknowledge(batch.ids);
-      this.onStored(result.heads, result);
+      this.onStored(result.heads, batch.events);
     } else if (batch.ids.size > 0) {
       await this.acknowledge(batch.ids);
     }

@@ -11,6 +11,7 @@ import { ProtoMapper } from '../../ledger/grpc/to-proto';
 import { LedgerStore } from '../../ledger/ports/ledger-store';
 import { KafkaPublisher } from '../kafka/kafka-publisher';
 import { PostgresEventStore } from '../postgres/postgres-event-store';
+import { Snapshotter } from '../postgres/snapshotter';
 import { AccountRecovery } from '../recovery/account-recovery';
 import { LuaScripts } from '../redis/lua-scripts';
 import { createRedisClient } from '../redis/redis-client';
@@ -90,9 +91,25 @@ function throttled(logger: Logger, what: string): (error: unknown, attempt: numb
       },
     },
     {
+      provide: Snapshotter,
+      inject: [PostgresEventStore, LEDGER_CONFIG],
+      useFactory: (events: PostgresEventStore, config: LedgerConfig) => {
+        const logger = new Logger(Snapshotter.name);
+        return new Snapshotter(events, { every: config.eventStore.snapshotEvery, queueMax: 10_000 }, (error) =>
+          logger.warn(`snapshot failed: ${error instanceof Error ? error.message : String(error)}`),
+        );
+      },
+    },
+    {
       provide: OutboxRelay,
-      inject: [RELAY_REDIS, PostgresEventStore, LEDGER_CONFIG, DurabilityWaiter],
-      useFactory: (redis: Redis, events: PostgresEventStore, config: LedgerConfig, waiter: DurabilityWaiter) => {
+      inject: [RELAY_REDIS, PostgresEventStore, LEDGER_CONFIG, DurabilityWaiter, Snapshotter],
+      useFactory: (
+        redis: Redis,
+        events: PostgresEventStore,
+        config: LedgerConfig,
+        waiter: DurabilityWaiter,
+        snapshotter: Snapshotter,
+      ) => {
         const logger = new Logger(OutboxRelay.name);
         return new OutboxRelay(
           redis,
@@ -105,10 +122,11 @@ function throttled(logger: Logger, what: string): (error: unknown, attempt: numb
             leaseMs: config.eventStore.relayLeaseMs,
             retryBackoffMaxMs: config.eventStore.retryBackoffMaxMs,
           },
-          (heads) => {
+          (heads, stored) => {
             waiter.onStored(heads);
             // Other instances on this Redis wait for the same heads.
             redis.publish(DURABLE_CHANNEL, encodeHeads(heads)).catch(() => undefined);
+            snapshotter.noteStored(stored);
           },
           {
             batch: () => undefined,
@@ -153,7 +171,7 @@ function throttled(logger: Logger, what: string): (error: unknown, attempt: numb
       },
     },
   ],
-  exports: [LedgerStore, DurabilityWaiter, AccountRecovery, OutboxRelay, KafkaPublisher],
+  exports: [LedgerStore, DurabilityWaiter, AccountRecovery, OutboxRelay, KafkaPublisher, Snapshotter],
 })
 export class OutboxModule implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(OutboxModule.name);

@@ -126,17 +126,29 @@ export class PostgresEventStore {
         );
       }
     }
-    const keyed = events.filter((e) => e.requestHash !== '' && insertedIds.has(e.eventId));
-    if (keyed.length > 0) {
+    // One record per (key, account) with the last version the call produced there (a final
+    // commit writes two events under one key; a transfer one on each of two accounts).
+    const keyed = new Map<string, OutboxEvent>();
+    for (const e of events) {
+      if (e.requestHash === '' || !insertedIds.has(e.eventId)) continue;
+      const id = `${e.accountId}\u0000${e.idempotencyKey}`;
+      const seen = keyed.get(id);
+      if (!seen || seen.version < e.version) keyed.set(id, e);
+    }
+    if (keyed.size > 0) {
+      const records = [...keyed.values()];
       await tx.query(
         `INSERT INTO ledger_idempotency (idempotency_key, account_id, request_hash, version, event_id)
-         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::uuid[]) ON CONFLICT DO NOTHING`,
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::uuid[])
+         ON CONFLICT (idempotency_key, account_id) DO UPDATE
+           SET version = EXCLUDED.version, event_id = EXCLUDED.event_id
+           WHERE ledger_idempotency.version < EXCLUDED.version`,
         [
-          keyed.map((e) => e.idempotencyKey),
-          keyed.map((e) => e.accountId),
-          keyed.map((e) => e.requestHash),
-          keyed.map((e) => e.version),
-          keyed.map((e) => e.eventId),
+          records.map((e) => e.idempotencyKey),
+          records.map((e) => e.accountId),
+          records.map((e) => e.requestHash),
+          records.map((e) => e.version),
+          records.map((e) => e.eventId),
         ],
       );
     }

@@ -28,6 +28,19 @@ import { RedisKeys } from './redis-keys';
 import { guardRedis } from './redis-errors';
 import { type AppliedReply, interpretReply, toAccount, toReservation } from './script-replies';
 
+interface Claim {
+  id: string;
+  key: string;
+  value: string;
+  /** this call bound the id (it was free) */
+  created: boolean;
+}
+
+/** An id scoped to a reservation (commit_id, amend_id), unambiguous whatever characters both hold. */
+function scopedId(reservationId: string, id: string): string {
+  return `${reservationId.length}:${reservationId}:${id}`;
+}
+
 export interface RedisLedgerStoreOptions {
   buckets: number;
   idempotencyRetentionSeconds: number;
@@ -91,21 +104,46 @@ export class RedisLedgerStore extends LedgerStore {
    * that one id can never be used on two accounts. Transaction claims expire with the replay
    * records; reservation claims stay, since amend/commit/release find the account through them.
    */
-  private async claim(kind: 'tx' | 'res', id: string, accountId: string): Promise<void> {
-    const value = `${kind}|${accountId}`;
+  private async claim(kind: 'tx' | 'res', id: string, accountId: string): Promise<Claim> {
+    const owner = `${kind}|${accountId}|`;
+    const nonce = randomUUID().slice(0, 8);
     const ttl = kind === 'tx' ? this.options.idempotencyRetentionSeconds : 0;
-    const bound = await guardRedis(this.scripts.run('claim', [this.keys.claim(kind, id)], [value, ttl]));
-    if (bound !== value) {
+    const key = this.keys.claim(kind, id);
+    const [bound, created] = (await guardRedis(this.scripts.run('claim', [key], [owner, nonce, ttl]))) as [
+      string,
+      number,
+    ];
+    if (bound !== owner) {
       throw new LedgerError('IDEMPOTENCY_CONFLICT', `id ${id} was already used on another account`);
     }
+    const value = owner + nonce;
     if (kind === 'res') this.reservationAccounts.set(id, accountId);
+    return { id, key, value, created: created === 1 };
+  }
+
+  /**
+   * Runs the account's script after a claim. If the claim is new and the script rejected the
+   * call, nothing was written: the claim is taken back so that the id stays usable (e.g. after a
+   * typo in the account id). After a fault the script may have run, so the claim stays.
+   */
+  private async afterClaim<T>(claim: Claim, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (claim.created && error instanceof LedgerError && error.reason !== 'DEPENDENCY_UNAVAILABLE') {
+        await guardRedis(this.scripts.run('unclaim', [claim.key], [claim.value])).catch(() => undefined);
+        if (claim.value.startsWith('res|')) this.reservationAccounts.delete(claim.id);
+      }
+      throw error;
+    }
   }
 
   private async accountOfReservation(reservationId: string): Promise<string> {
     const cached = this.reservationAccounts.get(reservationId);
     if (cached !== undefined) return cached;
     const value = await guardRedis(this.redis.get(this.keys.claim('res', reservationId)));
-    let accountId = value?.slice('res|'.length);
+    // "res|<account_id>|<nonce>"
+    let accountId = value?.split('|')[1];
     if (accountId === undefined && this.recovery) {
       // Redis lost the claim: the event store knows which account holds the reservation.
       accountId = await guardPostgres(this.recovery.accountOfReservation(reservationId));
@@ -266,20 +304,30 @@ export class RedisLedgerStore extends LedgerStore {
   private async movement(kind: 'deposit' | 'withdraw', input: MovementInput, ctx: CallContext): Promise<AccountResult> {
     const meta = metadataJson(input.metadata);
     const h = parameterHash(kind, { account: input.accountId, currency: input.currency, amount: input.amount, meta });
-    const [, prior] = await Promise.all([
+    const [claim, prior] = await Promise.all([
       this.claim('tx', input.transactionId, input.accountId),
       this.prior(`tx:${input.transactionId}`),
     ]);
     if (prior) return this.priorAccountResult(prior, h);
-    const reply = await this.withRestore([input.accountId], () =>
-      this.apply(
-        kind,
-        [
-          this.keys.account(input.accountId),
-          this.keys.idempotency(input.accountId, 'tx', input.transactionId),
-          this.keys.outbox(input.accountId),
-        ],
-        [...this.commonArgs(ctx), input.transactionId, input.amount.toString(), input.currency, meta, h, randomUUID()],
+    const reply = await this.afterClaim(claim, () =>
+      this.withRestore([input.accountId], () =>
+        this.apply(
+          kind,
+          [
+            this.keys.account(input.accountId),
+            this.keys.idempotency(input.accountId, 'tx', input.transactionId),
+            this.keys.outbox(input.accountId),
+          ],
+          [
+            ...this.commonArgs(ctx),
+            input.transactionId,
+            input.amount.toString(),
+            input.currency,
+            meta,
+            h,
+            randomUUID(),
+          ],
+        ),
       ),
     );
     return this.accountResult(reply);
@@ -294,7 +342,7 @@ export class RedisLedgerStore extends LedgerStore {
   }
 
   async transfer(input: TransferInput, ctx: CallContext): Promise<TransferResult> {
-    const [, prior] = await Promise.all([
+    const [claim, prior] = await Promise.all([
       this.claim('tx', input.transactionId, input.fromAccountId),
       this.prior(`tx:${input.transactionId}`),
     ]);
@@ -319,26 +367,28 @@ export class RedisLedgerStore extends LedgerStore {
       }
       // Only one side stored yet: the original is still in flight; Redis answers the replay.
     }
-    const reply = await this.withRestore([input.fromAccountId, input.toAccountId], () =>
-      this.apply(
-        'transfer',
-        [
-          this.keys.account(input.fromAccountId),
-          this.keys.account(input.toAccountId),
-          this.keys.idempotency(input.fromAccountId, 'tx', input.transactionId),
-          this.keys.outbox(input.fromAccountId),
-          this.keys.outbox(input.toAccountId),
-        ],
-        [
-          ...this.commonArgs(ctx),
-          input.transactionId,
-          input.amount.toString(),
-          input.currency,
-          meta,
-          h,
-          randomUUID(),
-          randomUUID(),
-        ],
+    const reply = await this.afterClaim(claim, () =>
+      this.withRestore([input.fromAccountId, input.toAccountId], () =>
+        this.apply(
+          'transfer',
+          [
+            this.keys.account(input.fromAccountId),
+            this.keys.account(input.toAccountId),
+            this.keys.idempotency(input.fromAccountId, 'tx', input.transactionId),
+            this.keys.outbox(input.fromAccountId),
+            this.keys.outbox(input.toAccountId),
+          ],
+          [
+            ...this.commonArgs(ctx),
+            input.transactionId,
+            input.amount.toString(),
+            input.currency,
+            meta,
+            h,
+            randomUUID(),
+            randomUUID(),
+          ],
+        ),
       ),
     );
     if (!reply.body.to) throw new Error('transfer reply without destination account');
@@ -346,7 +396,7 @@ export class RedisLedgerStore extends LedgerStore {
   }
 
   async reserve(input: ReserveInput, ctx: CallContext): Promise<ReservationResult> {
-    const [, prior] = await Promise.all([
+    const [claim, prior] = await Promise.all([
       this.claim('res', input.reservationId, input.accountId),
       this.prior(`res:${input.reservationId}`),
     ]);
@@ -358,27 +408,29 @@ export class RedisLedgerStore extends LedgerStore {
       ttl: input.ttlSeconds,
     });
     if (prior) return this.priorReservationResult(prior, h, input.reservationId);
-    const reply = await this.withRestore([input.accountId], () =>
-      this.apply(
-        'reserve',
-        [
-          this.keys.account(input.accountId),
-          this.keys.reservation(input.accountId, input.reservationId),
-          this.keys.idempotency(input.accountId, 'res', input.reservationId),
-          this.keys.expiryIndex(input.accountId),
-          this.keys.outbox(input.accountId),
-        ],
-        [
-          ...this.commonArgs(ctx),
-          input.reservationId,
-          input.amount.toString(),
-          input.currency,
-          input.orderId,
-          input.ttlSeconds,
-          h,
-          randomUUID(),
-          input.accountId,
-        ],
+    const reply = await this.afterClaim(claim, () =>
+      this.withRestore([input.accountId], () =>
+        this.apply(
+          'reserve',
+          [
+            this.keys.account(input.accountId),
+            this.keys.reservation(input.accountId, input.reservationId),
+            this.keys.idempotency(input.accountId, 'res', input.reservationId),
+            this.keys.expiryIndex(input.accountId),
+            this.keys.outbox(input.accountId),
+          ],
+          [
+            ...this.commonArgs(ctx),
+            input.reservationId,
+            input.amount.toString(),
+            input.currency,
+            input.orderId,
+            input.ttlSeconds,
+            h,
+            randomUUID(),
+            input.accountId,
+          ],
+        ),
       ),
     );
     return this.reservationResult(reply);
@@ -387,7 +439,7 @@ export class RedisLedgerStore extends LedgerStore {
   async amend(input: AmendInput, ctx: CallContext): Promise<ReservationResult> {
     const [accountId, prior] = await Promise.all([
       this.accountOfReservation(input.reservationId),
-      this.prior(`amend:${input.reservationId}:${input.amendId}`),
+      this.prior(`amend:${scopedId(input.reservationId, input.amendId)}`),
     ]);
     const h = parameterHash('amend', { currency: input.currency, amount: input.newAmount });
     if (prior) return this.priorReservationResult(prior, h, input.reservationId);
@@ -399,7 +451,7 @@ export class RedisLedgerStore extends LedgerStore {
             [
               this.keys.account(accountId),
               this.keys.reservation(accountId, input.reservationId),
-              this.keys.idempotency(accountId, 'amend', `${input.reservationId}:${input.amendId}`),
+              this.keys.idempotency(accountId, 'amend', scopedId(input.reservationId, input.amendId)),
               this.keys.outbox(accountId),
               this.keys.expiryIndex(accountId),
             ],
@@ -421,7 +473,7 @@ export class RedisLedgerStore extends LedgerStore {
   async commit(input: CommitInput, ctx: CallContext): Promise<ReservationResult> {
     const [accountId, prior] = await Promise.all([
       this.accountOfReservation(input.reservationId),
-      this.prior(`commit:${input.reservationId}:${input.commitId}`),
+      this.prior(`commit:${scopedId(input.reservationId, input.commitId)}`),
     ]);
     const h = parameterHash('commit', { currency: input.currency, amount: input.amount, final: input.final });
     if (prior) return this.priorReservationResult(prior, h, input.reservationId);
@@ -433,7 +485,7 @@ export class RedisLedgerStore extends LedgerStore {
             [
               this.keys.account(accountId),
               this.keys.reservation(accountId, input.reservationId),
-              this.keys.idempotency(accountId, 'commit', `${input.reservationId}:${input.commitId}`),
+              this.keys.idempotency(accountId, 'commit', scopedId(input.reservationId, input.commitId)),
               this.keys.expiryIndex(accountId),
               this.keys.outbox(accountId),
             ],

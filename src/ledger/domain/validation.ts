@@ -100,11 +100,11 @@ export function validateMetadata(meta: Record<string, string>, field = 'metadata
   }
 }
 
-/** Free text (freeze/close/release reasons), at most 256 chars; empty is fine. */
-export function validateReason(text: string): void {
-  assertString(text, 'reason');
+/** Free text (freeze/close/release reasons, order ids), at most 256 chars; empty is fine. */
+export function validateReason(text: string, field = 'reason'): void {
+  assertString(text, field);
   if (exceeds(text, REASON_MAX_LENGTH)) {
-    throw invalid('reason', `is too long (${codePoints(text)} chars, at most ${REASON_MAX_LENGTH})`);
+    throw invalid(field, `is too long (${codePoints(text)} chars, at most ${REASON_MAX_LENGTH})`);
   }
 }
 

@@ -23,7 +23,7 @@ export class ReserveFundsHandler implements ICommandHandler<ReserveFundsCommand>
       validateAccountId(command.accountId);
       validateTtlSeconds(command.ttlSeconds);
       // order_id is the caller's free-form reference: bounded like any free text.
-      validateReason(command.orderId);
+      validateReason(command.orderId, 'order_id');
     });
     const money = this.steps.run(name, 'parse-money', () => parseMoney(command.amount, this.currencies, 'amount'));
     return this.steps.run(name, 'repository', () =>
