@@ -192,7 +192,7 @@ export function loadConfig(env: Env = process.env): LedgerConfig {
       durableAckTimeoutMs: integer(env, 'LEDGER_DURABLE_ACK_TIMEOUT_MS', 5000, 10, 60_000),
       relayBatchMax: integer(env, 'LEDGER_RELAY_BATCH_MAX', 500, 1, 10_000),
       relayBlockMs: integer(env, 'LEDGER_RELAY_BLOCK_MS', 100, 1, 10_000),
-      relayLeaseMs: integer(env, "LEDGER_RELAY_LEASE_MS", 5000, 500, 600_000),
+      relayLeaseMs: integer(env, 'LEDGER_RELAY_LEASE_MS', 5000, 500, 600_000),
       snapshotEvery: integer(env, 'LEDGER_SNAPSHOT_EVERY', 100, 1, 1_000_000),
       retryBackoffMaxMs: integer(env, 'LEDGER_RETRY_BACKOFF_MAX_MS', 2000, 10, 60_000),
       workers: flag(env, 'LEDGER_WORKERS', true),

@@ -59,7 +59,12 @@ describe('accounts: OpenAccount, GetAccount, FreezeAccount, UnfreezeAccount, Clo
       const krw = await open({ accountId: uid('krw'), currency: 'KRW', overdraftLimit: '1000' });
       expect(krw.account).toMatchObject({ balance: '0', held: '0', available: '0', overdraftLimit: '1000' });
       const bhd = await open({ accountId: uid('bhd'), currency: 'BHD', overdraftLimit: '1.5' });
-      expect(bhd.account).toMatchObject({ balance: '0.000', held: '0.000', available: '0.000', overdraftLimit: '1.500' });
+      expect(bhd.account).toMatchObject({
+        balance: '0.000',
+        held: '0.000',
+        available: '0.000',
+        overdraftLimit: '1.500',
+      });
       const jpy = await open({ accountId: uid('jpy'), currency: 'JPY' });
       expect(jpy.account).toMatchObject({ balance: '0', overdraftLimit: '0' });
     });
@@ -120,11 +125,14 @@ describe('accounts: OpenAccount, GetAccount, FreezeAccount, UnfreezeAccount, Clo
       expect(await l.account(accountId)).toMatchObject({ metadata: { desk: 'eq' }, version: '1' });
     });
 
-    it.each([['XYZ'], ['usd'], [''], ['US'], ['U$D']])('rejects currency %j as UNKNOWN_CURRENCY and creates nothing', async (currency) => {
-      const accountId = uid('acct');
-      await expectRejected(open({ accountId, currency }), 'UNKNOWN_CURRENCY');
-      await expectNoAccount(accountId);
-    });
+    it.each([['XYZ'], ['usd'], [''], ['US'], ['U$D']])(
+      'rejects currency %j as UNKNOWN_CURRENCY and creates nothing',
+      async (currency) => {
+        const accountId = uid('acct');
+        await expectRejected(open({ accountId, currency }), 'UNKNOWN_CURRENCY');
+        await expectNoAccount(accountId);
+      },
+    );
 
     it.each([
       ['abc', 'USD'],
@@ -151,10 +159,16 @@ describe('accounts: OpenAccount, GetAccount, FreezeAccount, UnfreezeAccount, Clo
       const max = await open({ accountId: maxId, currency: 'USD', overdraftLimit: '90071992547409.91' });
       expect(max.account).toMatchObject({ overdraftLimit: '90071992547409.91', available: '0.00' });
       const overId = uid('acct');
-      await expectRejected(open({ accountId: overId, currency: 'USD', overdraftLimit: '90071992547409.92' }), 'AMOUNT_OUT_OF_RANGE');
+      await expectRejected(
+        open({ accountId: overId, currency: 'USD', overdraftLimit: '90071992547409.92' }),
+        'AMOUNT_OUT_OF_RANGE',
+      );
       await expectNoAccount(overId);
       const krwId = uid('acct');
-      await expectRejected(open({ accountId: krwId, currency: 'KRW', overdraftLimit: '9007199254740992' }), 'AMOUNT_OUT_OF_RANGE');
+      await expectRejected(
+        open({ accountId: krwId, currency: 'KRW', overdraftLimit: '9007199254740992' }),
+        'AMOUNT_OUT_OF_RANGE',
+      );
       await expectNoAccount(krwId);
     });
 
@@ -203,10 +217,16 @@ describe('accounts: OpenAccount, GetAccount, FreezeAccount, UnfreezeAccount, Clo
       const ok = await open({ accountId: uid('acct'), currency: 'USD', metadata: { [key64]: value256 } });
       expect(ok.account.metadata).toEqual({ [key64]: value256 });
       const badKey = uid('acct');
-      await expectRejected(open({ accountId: badKey, currency: 'USD', metadata: { ['k'.repeat(65)]: 'v' } }), 'INVALID_ARGUMENT');
+      await expectRejected(
+        open({ accountId: badKey, currency: 'USD', metadata: { ['k'.repeat(65)]: 'v' } }),
+        'INVALID_ARGUMENT',
+      );
       await expectNoAccount(badKey);
       const badValue = uid('acct');
-      await expectRejected(open({ accountId: badValue, currency: 'USD', metadata: { k: 'v'.repeat(257) } }), 'INVALID_ARGUMENT');
+      await expectRejected(
+        open({ accountId: badValue, currency: 'USD', metadata: { k: 'v'.repeat(257) } }),
+        'INVALID_ARGUMENT',
+      );
       await expectNoAccount(badValue);
     });
 
@@ -219,15 +239,32 @@ describe('accounts: OpenAccount, GetAccount, FreezeAccount, UnfreezeAccount, Clo
     it('counts metadata lengths in characters (code points), not bytes or UTF-16 units', async () => {
       const hangul = '한'.repeat(256);
       const emoji = '😀'.repeat(256);
-      const ok = await open({ accountId: uid('acct'), currency: 'USD', metadata: { h: hangul, e: emoji, ['키'.repeat(64)]: 'x' } });
+      const ok = await open({
+        accountId: uid('acct'),
+        currency: 'USD',
+        metadata: { h: hangul, e: emoji, ['키'.repeat(64)]: 'x' },
+      });
       expect(ok.account.metadata).toEqual({ h: hangul, e: emoji, ['키'.repeat(64)]: 'x' });
-      await expectRejected(open({ accountId: uid('acct'), currency: 'USD', metadata: { h: '한'.repeat(257) } }), 'INVALID_ARGUMENT');
-      await expectRejected(open({ accountId: uid('acct'), currency: 'USD', metadata: { e: '😀'.repeat(257) } }), 'INVALID_ARGUMENT');
+      await expectRejected(
+        open({ accountId: uid('acct'), currency: 'USD', metadata: { h: '한'.repeat(257) } }),
+        'INVALID_ARGUMENT',
+      );
+      await expectRejected(
+        open({ accountId: uid('acct'), currency: 'USD', metadata: { e: '😀'.repeat(257) } }),
+        'INVALID_ARGUMENT',
+      );
     });
 
     it('round-trips metadata with JSON-special and non-ASCII characters exactly', async () => {
       const accountId = uid('acct');
-      const metadata = { quote: 'say "hi"', slash: 'a/b\\c', line: 'x\ny\tz', uni: 'Ünïcødé 계좌 ✓', '{}': '[]', empty: '' };
+      const metadata = {
+        quote: 'say "hi"',
+        slash: 'a/b\\c',
+        line: 'x\ny\tz',
+        uni: 'Ünïcødé 계좌 ✓',
+        '{}': '[]',
+        empty: '',
+      };
       const opened = await open({ accountId, currency: 'USD', metadata });
       expect(opened.account.metadata).toEqual(metadata);
       expect((await l.account(accountId)).metadata).toEqual(metadata);
@@ -252,7 +289,12 @@ describe('accounts: OpenAccount, GetAccount, FreezeAccount, UnfreezeAccount, Clo
     it('shows balance, held and available after movements and holds', async () => {
       const accountId = await l.funded('100.00');
       await l.reserve(accountId, '30.25');
-      expect(figures(await l.account(accountId))).toEqual({ balance: '100.00', held: '30.25', available: '69.75', version: '3' });
+      expect(figures(await l.account(accountId))).toEqual({
+        balance: '100.00',
+        held: '30.25',
+        available: '69.75',
+        version: '3',
+      });
     });
   });
 
@@ -288,27 +330,39 @@ describe('accounts: OpenAccount, GetAccount, FreezeAccount, UnfreezeAccount, Clo
       await freeze(accountId);
       const replay = await open({ accountId, currency: 'USD' });
       expect(replay.replayed).toBe(true);
-      expect(replay.account).toMatchObject({ status: 'ACCOUNT_STATUS_FROZEN', balance: '50.00', held: '20.00', available: '30.00', version: '4' });
+      expect(replay.account).toMatchObject({
+        status: 'ACCOUNT_STATUS_FROZEN',
+        balance: '50.00',
+        held: '20.00',
+        available: '30.00',
+        version: '4',
+      });
       const reopened = await unfreeze(accountId);
       expect(figures(reopened.account)).toEqual({ balance: '50.00', held: '20.00', available: '30.00', version: '5' });
     });
 
-    it.each([['FreezeAccount'], ['UnfreezeAccount'], ['CloseAccount']])('%s on an unknown account fails with ACCOUNT_NOT_FOUND', async (method) => {
-      const accountId = uid('ghost');
-      const error = await expectRejected(l.call(method, { accountId, reason: '' }), 'ACCOUNT_NOT_FOUND');
-      expect(error.message).toContain(accountId);
-      await expectNoAccount(accountId);
-    });
+    it.each([['FreezeAccount'], ['UnfreezeAccount'], ['CloseAccount']])(
+      '%s on an unknown account fails with ACCOUNT_NOT_FOUND',
+      async (method) => {
+        const accountId = uid('ghost');
+        const error = await expectRejected(l.call(method, { accountId, reason: '' }), 'ACCOUNT_NOT_FOUND');
+        expect(error.message).toContain(accountId);
+        await expectNoAccount(accountId);
+      },
+    );
 
-    it.each([['FreezeAccount'], ['UnfreezeAccount'], ['CloseAccount']])('%s validates the account id and the reason length', async (method) => {
-      await expectRejected(l.call(method, { accountId: '', reason: '' }), 'INVALID_ARGUMENT');
-      await expectRejected(l.call(method, { accountId: 'x'.repeat(65), reason: '' }), 'INVALID_ARGUMENT');
-      const accountId = await l.open();
-      const error = await expectRejected(l.call(method, { accountId, reason: 'r'.repeat(257) }), 'INVALID_ARGUMENT');
-      expect(error.message).toContain('reason');
-      expect(await l.account(accountId)).toMatchObject({ status: 'ACCOUNT_STATUS_OPEN', version: '1' });
-      await l.call(method, { accountId, reason: 'r'.repeat(256) });
-    });
+    it.each([['FreezeAccount'], ['UnfreezeAccount'], ['CloseAccount']])(
+      '%s validates the account id and the reason length',
+      async (method) => {
+        await expectRejected(l.call(method, { accountId: '', reason: '' }), 'INVALID_ARGUMENT');
+        await expectRejected(l.call(method, { accountId: 'x'.repeat(65), reason: '' }), 'INVALID_ARGUMENT');
+        const accountId = await l.open();
+        const error = await expectRejected(l.call(method, { accountId, reason: 'r'.repeat(257) }), 'INVALID_ARGUMENT');
+        expect(error.message).toContain('reason');
+        expect(await l.account(accountId)).toMatchObject({ status: 'ACCOUNT_STATUS_OPEN', version: '1' });
+        await l.call(method, { accountId, reason: 'r'.repeat(256) });
+      },
+    );
   });
 
   describe('CloseAccount', () => {
@@ -316,7 +370,12 @@ describe('accounts: OpenAccount, GetAccount, FreezeAccount, UnfreezeAccount, Clo
       const accountId = await l.open();
       const closed = await close(accountId, 'customer request');
       expect(closed.replayed).toBe(false);
-      expect(closed.account).toMatchObject({ status: 'ACCOUNT_STATUS_CLOSED', balance: '0.00', held: '0.00', version: '2' });
+      expect(closed.account).toMatchObject({
+        status: 'ACCOUNT_STATUS_CLOSED',
+        balance: '0.00',
+        held: '0.00',
+        version: '2',
+      });
       const again = await close(accountId);
       expect(again.replayed).toBe(true);
       expect(again.account).toMatchObject({ status: 'ACCOUNT_STATUS_CLOSED', version: '2' });
@@ -347,7 +406,12 @@ describe('accounts: OpenAccount, GetAccount, FreezeAccount, UnfreezeAccount, Clo
     it('refuses to close with active holds even at zero balance (overdraft hold)', async () => {
       const accountId = await l.open('USD', '50.00');
       const reservation = await l.reserve(accountId, '20.00');
-      expect(figures(reservation.account)).toEqual({ balance: '0.00', held: '20.00', available: '-20.00', version: '2' });
+      expect(figures(reservation.account)).toEqual({
+        balance: '0.00',
+        held: '20.00',
+        available: '-20.00',
+        version: '2',
+      });
       const error = await expectRejected(close(accountId), 'ACCOUNT_NOT_EMPTY');
       expect(error.message).toBe('ACCOUNT_NOT_EMPTY: balance 0.00 USD, held 20.00 USD');
       await l.call('ReleaseReservation', { reservationId: reservation.reservation.reservationId, reason: '' });
@@ -359,7 +423,12 @@ describe('accounts: OpenAccount, GetAccount, FreezeAccount, UnfreezeAccount, Clo
       await l.call('Withdraw', { transactionId: uid('wd'), accountId, amount: money('5.00') });
       const error = await expectRejected(close(accountId), 'ACCOUNT_NOT_EMPTY');
       expect(error.message).toBe('ACCOUNT_NOT_EMPTY: balance -5.00 USD, held 0.00 USD');
-      expect(await l.account(accountId)).toMatchObject({ status: 'ACCOUNT_STATUS_OPEN', balance: '-5.00', available: '-5.00', version: '2' });
+      expect(await l.account(accountId)).toMatchObject({
+        status: 'ACCOUNT_STATUS_OPEN',
+        balance: '-5.00',
+        available: '-5.00',
+        version: '2',
+      });
     });
 
     it('is terminal: freeze, unfreeze, deposit, withdraw, reserve and incoming transfer all fail with ACCOUNT_CLOSED', async () => {
@@ -368,15 +437,35 @@ describe('accounts: OpenAccount, GetAccount, FreezeAccount, UnfreezeAccount, Clo
       const source = await l.funded('10.00');
       await expectRejected(freeze(accountId), 'ACCOUNT_CLOSED');
       await expectRejected(unfreeze(accountId), 'ACCOUNT_CLOSED');
-      await expectRejected(l.call('Deposit', { transactionId: uid('tx'), accountId, amount: money('1.00') }), 'ACCOUNT_CLOSED');
-      await expectRejected(l.call('Withdraw', { transactionId: uid('tx'), accountId, amount: money('1.00') }), 'ACCOUNT_CLOSED');
-      await expectRejected(l.reserve(accountId, '1.00'), 'ACCOUNT_CLOSED');
       await expectRejected(
-        l.call('Transfer', { transactionId: uid('tx'), fromAccountId: source, toAccountId: accountId, amount: money('1.00') }),
+        l.call('Deposit', { transactionId: uid('tx'), accountId, amount: money('1.00') }),
         'ACCOUNT_CLOSED',
       );
-      expect(await l.account(accountId)).toMatchObject({ status: 'ACCOUNT_STATUS_CLOSED', balance: '0.00', version: '2' });
-      expect(figures(await l.account(source))).toEqual({ balance: '10.00', held: '0.00', available: '10.00', version: '2' });
+      await expectRejected(
+        l.call('Withdraw', { transactionId: uid('tx'), accountId, amount: money('1.00') }),
+        'ACCOUNT_CLOSED',
+      );
+      await expectRejected(l.reserve(accountId, '1.00'), 'ACCOUNT_CLOSED');
+      await expectRejected(
+        l.call('Transfer', {
+          transactionId: uid('tx'),
+          fromAccountId: source,
+          toAccountId: accountId,
+          amount: money('1.00'),
+        }),
+        'ACCOUNT_CLOSED',
+      );
+      expect(await l.account(accountId)).toMatchObject({
+        status: 'ACCOUNT_STATUS_CLOSED',
+        balance: '0.00',
+        version: '2',
+      });
+      expect(figures(await l.account(source))).toEqual({
+        balance: '10.00',
+        held: '0.00',
+        available: '10.00',
+        version: '2',
+      });
       const replay = await open({ accountId, currency: 'USD' });
       expect(replay.replayed).toBe(true);
       expect(replay.account).toMatchObject({ status: 'ACCOUNT_STATUS_CLOSED', version: '2' });

@@ -64,28 +64,47 @@ describe('concurrency: many calls at once on the same account, reservation or id
       // held in the reply = 1.00 per reservation made so far
       expect(reply.account.held).toBe(usd((Number(reply.account.version) - 2) * 100));
     }
-    expect(figures(await l.account(accountId))).toEqual({ balance: '100.00', held: '100.00', available: '0.00', version: '102' });
+    expect(figures(await l.account(accountId))).toEqual({
+      balance: '100.00',
+      held: '100.00',
+      available: '0.00',
+      version: '102',
+    });
   });
 
   it('50 concurrent reserves with one reservation_id: one applied, 49 replayed, one hold', async () => {
     const accountId = await l.funded('100.00');
     const reservationId = uid('res');
-    const { ok, failed } = await together(range(50).map(() => () => l.reserve(accountId, '7.00', { reservationId, orderId: 'o' })));
+    const { ok, failed } = await together(
+      range(50).map(() => () => l.reserve(accountId, '7.00', { reservationId, orderId: 'o' })),
+    );
     expect(failed.size).toBe(0);
     expect(ok).toHaveLength(50);
     expect(ok.filter((reply) => reply.replayed === false)).toHaveLength(1);
     expect(ok.filter((reply) => reply.replayed === true)).toHaveLength(49);
     for (const reply of ok) {
-      expect(reply.reservation).toMatchObject({ reservationId, amount: '7.00', status: 'RESERVATION_STATUS_ACTIVE', accountVersion: '3' });
+      expect(reply.reservation).toMatchObject({
+        reservationId,
+        amount: '7.00',
+        status: 'RESERVATION_STATUS_ACTIVE',
+        accountVersion: '3',
+      });
       expect(figures(reply.account)).toEqual({ balance: '100.00', held: '7.00', available: '93.00', version: '3' });
     }
-    expect(figures(await l.account(accountId))).toEqual({ balance: '100.00', held: '7.00', available: '93.00', version: '3' });
+    expect(figures(await l.account(accountId))).toEqual({
+      balance: '100.00',
+      held: '7.00',
+      available: '93.00',
+      version: '3',
+    });
   });
 
   it('50 concurrent reserves with one reservation_id on 50 different accounts: exactly one account holds it', async () => {
     const accounts = await Promise.all(range(50).map(() => l.funded('10.00')));
     const reservationId = uid('res');
-    const { ok, failed } = await together(accounts.map((accountId) => () => l.reserve(accountId, '1.00', { reservationId })));
+    const { ok, failed } = await together(
+      accounts.map((accountId) => () => l.reserve(accountId, '1.00', { reservationId })),
+    );
     expect(ok).toHaveLength(1);
     expect(Object.fromEntries(failed)).toEqual({ IDEMPOTENCY_CONFLICT: 49 });
     const winner = ok[0]?.reservation.accountId as string;
@@ -109,8 +128,14 @@ describe('concurrency: many calls at once on the same account, reservation or id
     expect(failed.size).toBe(0);
     expect(ok.filter((reply) => reply.replayed === false)).toHaveLength(1);
     expect(ok.filter((reply) => reply.replayed === true)).toHaveLength(49);
-    for (const reply of ok) expect(figures(reply.account)).toEqual({ balance: '12.34', held: '0.00', available: '12.34', version: '2' });
-    expect(figures(await l.account(accountId))).toEqual({ balance: '12.34', held: '0.00', available: '12.34', version: '2' });
+    for (const reply of ok)
+      expect(figures(reply.account)).toEqual({ balance: '12.34', held: '0.00', available: '12.34', version: '2' });
+    expect(figures(await l.account(accountId))).toEqual({
+      balance: '12.34',
+      held: '0.00',
+      available: '12.34',
+      version: '2',
+    });
   });
 
   it('100 concurrent deposits with distinct ids all land: balance exact, version 101', async () => {
@@ -118,7 +143,12 @@ describe('concurrency: many calls at once on the same account, reservation or id
     const { ok, failed } = await together(range(100).map(() => () => l.deposit(accountId, '0.01')));
     expect(failed.size).toBe(0);
     expect(ok).toHaveLength(100);
-    expect(figures(await l.account(accountId))).toEqual({ balance: '1.00', held: '0.00', available: '1.00', version: '101' });
+    expect(figures(await l.account(accountId))).toEqual({
+      balance: '1.00',
+      held: '0.00',
+      available: '1.00',
+      version: '101',
+    });
   });
 
   it('concurrent commits with distinct commit_ids never exceed the reservation (evenly divisible)', async () => {
@@ -126,7 +156,10 @@ describe('concurrency: many calls at once on the same account, reservation or id
     const reservationId = uid('res');
     await l.reserve(accountId, '10.00', { reservationId });
     const { ok, failed } = await together(
-      range(40).map((i) => () => l.call('CommitReservation', { reservationId, commitId: `fill-${i}`, amount: money('0.50'), final: false })),
+      range(40).map(
+        (i) => () =>
+          l.call('CommitReservation', { reservationId, commitId: `fill-${i}`, amount: money('0.50'), final: false }),
+      ),
     );
     expect(ok).toHaveLength(20);
     expect(Object.fromEntries(failed)).toEqual({ RESERVATION_NOT_ACTIVE: 20 });
@@ -138,7 +171,12 @@ describe('concurrency: many calls at once on the same account, reservation or id
       remaining: '0.00',
       status: 'RESERVATION_STATUS_COMMITTED',
     });
-    expect(figures(await l.account(accountId))).toEqual({ balance: '90.00', held: '0.00', available: '90.00', version: '23' });
+    expect(figures(await l.account(accountId))).toEqual({
+      balance: '90.00',
+      held: '0.00',
+      available: '90.00',
+      version: '23',
+    });
   });
 
   it('concurrent commits with distinct commit_ids never exceed the reservation (with a remainder)', async () => {
@@ -146,7 +184,10 @@ describe('concurrency: many calls at once on the same account, reservation or id
     const reservationId = uid('res');
     await l.reserve(accountId, '10.00', { reservationId });
     const { ok, failed } = await together(
-      range(40).map((i) => () => l.call('CommitReservation', { reservationId, commitId: `fill-${i}`, amount: money('0.30'), final: false })),
+      range(40).map(
+        (i) => () =>
+          l.call('CommitReservation', { reservationId, commitId: `fill-${i}`, amount: money('0.30'), final: false }),
+      ),
     );
     expect(ok).toHaveLength(33);
     expect(Object.fromEntries(failed)).toEqual({ COMMIT_EXCEEDS_RESERVATION: 7 });
@@ -155,14 +196,22 @@ describe('concurrency: many calls at once on the same account, reservation or id
       remaining: '0.10',
       status: 'RESERVATION_STATUS_ACTIVE',
     });
-    expect(figures(await l.account(accountId))).toEqual({ balance: '90.10', held: '0.10', available: '90.00', version: '36' });
+    expect(figures(await l.account(accountId))).toEqual({
+      balance: '90.10',
+      held: '0.10',
+      available: '90.00',
+      version: '36',
+    });
   });
 
   it('commits racing a release: what was committed is debited, the rest comes back, nothing is lost', async () => {
     const accountId = await l.funded('100.00');
     const reservationId = uid('res');
     await l.reserve(accountId, '30.00', { reservationId });
-    const calls = range(30).map((i) => () => l.call('CommitReservation', { reservationId, commitId: `fill-${i}`, amount: money('1.00'), final: false }));
+    const calls = range(30).map(
+      (i) => () =>
+        l.call('CommitReservation', { reservationId, commitId: `fill-${i}`, amount: money('1.00'), final: false }),
+    );
     calls.splice(15, 0, () => l.call('ReleaseReservation', { reservationId, reason: 'cancel' }));
     const { ok, failed } = await together(calls);
     // a commit (final=false) never answers RELEASED; only the release does
@@ -196,8 +245,14 @@ describe('concurrency: many calls at once on the same account, reservation or id
     }));
     const byId = new Map(plan.map((step) => [step.transactionId, step]));
     const { ok, failed } = await together(
-      plan.map((step) => () =>
-        l.call('Transfer', { transactionId: step.transactionId, fromAccountId: step.from, toAccountId: step.to, amount: money(usd(step.amountCents)) }),
+      plan.map(
+        (step) => () =>
+          l.call('Transfer', {
+            transactionId: step.transactionId,
+            fromAccountId: step.from,
+            toAccountId: step.to,
+            amount: money(usd(step.amountCents)),
+          }),
       ),
     );
     expect([...failed.keys()].filter((reason) => reason !== 'INSUFFICIENT_FUNDS')).toEqual([]);
@@ -213,8 +268,18 @@ describe('concurrency: many calls at once on the same account, reservation or id
     }
     const [finalA, finalB] = await Promise.all([l.account(a), l.account(b)]);
     expect(cents(finalA.balance) + cents(finalB.balance)).toBe(20_000);
-    expect(figures(finalA)).toEqual({ balance: usd(10_000 - netToB), held: '0.00', available: usd(10_000 - netToB), version: String(2 + ok.length) });
-    expect(figures(finalB)).toEqual({ balance: usd(10_000 + netToB), held: '0.00', available: usd(10_000 + netToB), version: String(2 + ok.length) });
+    expect(figures(finalA)).toEqual({
+      balance: usd(10_000 - netToB),
+      held: '0.00',
+      available: usd(10_000 - netToB),
+      version: String(2 + ok.length),
+    });
+    expect(figures(finalB)).toEqual({
+      balance: usd(10_000 + netToB),
+      held: '0.00',
+      available: usd(10_000 + netToB),
+      version: String(2 + ok.length),
+    });
   });
 
   it('30 concurrent commits with one commit_id debit once', async () => {
@@ -222,12 +287,21 @@ describe('concurrency: many calls at once on the same account, reservation or id
     const reservationId = uid('res');
     await l.reserve(accountId, '50.00', { reservationId });
     const { ok, failed } = await together(
-      range(30).map(() => () => l.call('CommitReservation', { reservationId, commitId: 'fill-1', amount: money('7.00'), final: false })),
+      range(30).map(
+        () => () =>
+          l.call('CommitReservation', { reservationId, commitId: 'fill-1', amount: money('7.00'), final: false }),
+      ),
     );
     expect(failed.size).toBe(0);
     expect(ok.filter((reply) => reply.replayed === false)).toHaveLength(1);
-    for (const reply of ok) expect(reply.reservation).toMatchObject({ committed: '7.00', remaining: '43.00', accountVersion: '4' });
-    expect(figures(await l.account(accountId))).toEqual({ balance: '93.00', held: '43.00', available: '50.00', version: '4' });
+    for (const reply of ok)
+      expect(reply.reservation).toMatchObject({ committed: '7.00', remaining: '43.00', accountVersion: '4' });
+    expect(figures(await l.account(accountId))).toEqual({
+      balance: '93.00',
+      held: '43.00',
+      available: '50.00',
+      version: '4',
+    });
   });
 
   it('30 concurrent amends with one amend_id apply once', async () => {
@@ -235,11 +309,18 @@ describe('concurrency: many calls at once on the same account, reservation or id
     const reservationId = uid('res');
     await l.reserve(accountId, '10.00', { reservationId });
     const { ok, failed } = await together(
-      range(30).map(() => () => l.call('AmendReservation', { reservationId, amendId: 'up-1', newAmount: money('60.00') })),
+      range(30).map(
+        () => () => l.call('AmendReservation', { reservationId, amendId: 'up-1', newAmount: money('60.00') }),
+      ),
     );
     expect(failed.size).toBe(0);
     expect(ok.filter((reply) => reply.replayed === false)).toHaveLength(1);
-    expect(figures(await l.account(accountId))).toEqual({ balance: '100.00', held: '60.00', available: '40.00', version: '4' });
+    expect(figures(await l.account(accountId))).toEqual({
+      balance: '100.00',
+      held: '60.00',
+      available: '40.00',
+      version: '4',
+    });
   });
 
   it('concurrent opens of one account id: the same parameters open it once, other currencies get ACCOUNT_EXISTS', async () => {
@@ -257,7 +338,9 @@ describe('concurrency: many calls at once on the same account, reservation or id
 
   it('concurrent freezes write one event; the rest are replays', async () => {
     const accountId = await l.funded('5.00');
-    const { ok, failed } = await together(range(20).map(() => () => l.call('FreezeAccount', { accountId, reason: 'x' })));
+    const { ok, failed } = await together(
+      range(20).map(() => () => l.call('FreezeAccount', { accountId, reason: 'x' })),
+    );
     expect(failed.size).toBe(0);
     expect(ok.filter((reply) => reply.replayed === false)).toHaveLength(1);
     expect(await l.account(accountId)).toMatchObject({ status: 'ACCOUNT_STATUS_FROZEN', version: '3' });
@@ -283,4 +366,3 @@ describe('concurrency: many calls at once on the same account, reservation or id
     });
   });
 });
-

@@ -16,15 +16,44 @@ describe('movements: Deposit, Withdraw, Transfer', () => {
     await ledger.close();
   });
 
-  const deposit = (accountId: string, amount: string, currency = 'USD', transactionId = uid('dep'), metadata: Record<string, string> = {}): Promise<Reply> =>
-    l.call('Deposit', { transactionId, accountId, amount: money(amount, currency), metadata });
-  const withdraw = (accountId: string, amount: string, currency = 'USD', transactionId = uid('wd'), metadata: Record<string, string> = {}): Promise<Reply> =>
-    l.call('Withdraw', { transactionId, accountId, amount: money(amount, currency), metadata });
-  const transfer = (from: string, to: string, amount: string, currency = 'USD', transactionId = uid('tr'), metadata: Record<string, string> = {}): Promise<Reply> =>
-    l.call('Transfer', { transactionId, fromAccountId: from, toAccountId: to, amount: money(amount, currency), metadata });
+  const deposit = (
+    accountId: string,
+    amount: string,
+    currency = 'USD',
+    transactionId = uid('dep'),
+    metadata: Record<string, string> = {},
+  ): Promise<Reply> => l.call('Deposit', { transactionId, accountId, amount: money(amount, currency), metadata });
+  const withdraw = (
+    accountId: string,
+    amount: string,
+    currency = 'USD',
+    transactionId = uid('wd'),
+    metadata: Record<string, string> = {},
+  ): Promise<Reply> => l.call('Withdraw', { transactionId, accountId, amount: money(amount, currency), metadata });
+  const transfer = (
+    from: string,
+    to: string,
+    amount: string,
+    currency = 'USD',
+    transactionId = uid('tr'),
+    metadata: Record<string, string> = {},
+  ): Promise<Reply> =>
+    l.call('Transfer', {
+      transactionId,
+      fromAccountId: from,
+      toAccountId: to,
+      amount: money(amount, currency),
+      metadata,
+    });
 
   /** Asserts the exact figures of an account as GetAccount sees them now. */
-  async function expectFigures(accountId: string, balance: string, held: string, available: string, version: string): Promise<void> {
+  async function expectFigures(
+    accountId: string,
+    balance: string,
+    held: string,
+    available: string,
+    version: string,
+  ): Promise<void> {
     expect(figures(await l.account(accountId))).toEqual({ balance, held, available, version });
   }
 
@@ -35,7 +64,14 @@ describe('movements: Deposit, Withdraw, Transfer', () => {
       const reply = await deposit(accountId, '100.00', 'USD', transactionId);
       expect(reply.transactionId).toBe(transactionId);
       expect(reply.replayed).toBe(false);
-      expect(reply.account).toMatchObject({ accountId, status: 'ACCOUNT_STATUS_OPEN', balance: '100.00', held: '0.00', available: '100.00', version: '2' });
+      expect(reply.account).toMatchObject({
+        accountId,
+        status: 'ACCOUNT_STATUS_OPEN',
+        balance: '100.00',
+        held: '0.00',
+        available: '100.00',
+        version: '2',
+      });
       await expectFigures(accountId, '100.00', '0.00', '100.00', '2');
     });
 
@@ -218,7 +254,12 @@ describe('movements: Deposit, Withdraw, Transfer', () => {
       const error = await expectRejected(withdraw(accountId, '70.01'), 'INSUFFICIENT_FUNDS');
       expect(error.message).toBe('INSUFFICIENT_FUNDS: available 70.00 USD < 70.01 USD');
       await expectFigures(accountId, '100.00', '30.00', '70.00', '3');
-      expect(figures((await withdraw(accountId, '70.00')).account)).toEqual({ balance: '30.00', held: '30.00', available: '0.00', version: '4' });
+      expect(figures((await withdraw(accountId, '70.00')).account)).toEqual({
+        balance: '30.00',
+        held: '30.00',
+        available: '0.00',
+        version: '4',
+      });
     });
 
     it('goes down to exactly -overdraft_limit and not one minor unit further', async () => {
@@ -226,7 +267,12 @@ describe('movements: Deposit, Withdraw, Transfer', () => {
       await deposit(accountId, '10.00');
       await expectRejected(withdraw(accountId, '60.01'), 'INSUFFICIENT_FUNDS');
       await expectFigures(accountId, '10.00', '0.00', '10.00', '2');
-      expect(figures((await withdraw(accountId, '60.00')).account)).toEqual({ balance: '-50.00', held: '0.00', available: '-50.00', version: '3' });
+      expect(figures((await withdraw(accountId, '60.00')).account)).toEqual({
+        balance: '-50.00',
+        held: '0.00',
+        available: '-50.00',
+        version: '3',
+      });
       const error = await expectRejected(withdraw(accountId, '0.01'), 'INSUFFICIENT_FUNDS');
       expect(error.message).toBe('INSUFFICIENT_FUNDS: available -50.00 USD < 0.01 USD');
       await expectFigures(accountId, '-50.00', '0.00', '-50.00', '3');
@@ -235,7 +281,12 @@ describe('movements: Deposit, Withdraw, Transfer', () => {
 
     it('formats small negative balances with their sign and leading zero ("-0.05")', async () => {
       const accountId = await l.open('USD', '1.00');
-      expect(figures((await withdraw(accountId, '0.05')).account)).toEqual({ balance: '-0.05', held: '0.00', available: '-0.05', version: '2' });
+      expect(figures((await withdraw(accountId, '0.05')).account)).toEqual({
+        balance: '-0.05',
+        held: '0.00',
+        available: '-0.05',
+        version: '2',
+      });
       const bhd = await l.open('BHD', '1');
       expect((await withdraw(bhd, '0.001', 'BHD')).account.balance).toBe('-0.001');
     });
@@ -244,7 +295,11 @@ describe('movements: Deposit, Withdraw, Transfer', () => {
       const krw = await l.funded('1000', 'KRW');
       const krwError = await expectRejected(withdraw(krw, '1001', 'KRW'), 'INSUFFICIENT_FUNDS');
       expect(krwError.message).toBe('INSUFFICIENT_FUNDS: available 1000 KRW < 1001 KRW');
-      expect((await withdraw(krw, '1000', 'KRW')).account).toMatchObject({ balance: '0', available: '0', version: '3' });
+      expect((await withdraw(krw, '1000', 'KRW')).account).toMatchObject({
+        balance: '0',
+        available: '0',
+        version: '3',
+      });
       const bhd = await l.funded('1.5', 'BHD');
       const bhdError = await expectRejected(withdraw(bhd, '1.501', 'BHD'), 'INSUFFICIENT_FUNDS');
       expect(bhdError.message).toBe('INSUFFICIENT_FUNDS: available 1.500 BHD < 1.501 BHD');
@@ -395,8 +450,20 @@ describe('movements: Deposit, Withdraw, Transfer', () => {
       const reply = await transfer(a, b, '30.00', 'USD', transactionId);
       expect(reply.transactionId).toBe(transactionId);
       expect(reply.replayed).toBe(false);
-      expect(reply.fromAccount).toMatchObject({ accountId: a, balance: '70.00', held: '0.00', available: '70.00', version: '3' });
-      expect(reply.toAccount).toMatchObject({ accountId: b, balance: '31.00', held: '0.00', available: '31.00', version: '3' });
+      expect(reply.fromAccount).toMatchObject({
+        accountId: a,
+        balance: '70.00',
+        held: '0.00',
+        available: '70.00',
+        version: '3',
+      });
+      expect(reply.toAccount).toMatchObject({
+        accountId: b,
+        balance: '31.00',
+        held: '0.00',
+        available: '31.00',
+        version: '3',
+      });
       await expectFigures(a, '70.00', '0.00', '70.00', '3');
       await expectFigures(b, '31.00', '0.00', '31.00', '3');
     });

@@ -53,7 +53,12 @@ describe('overload: a full outbox refuses new work with OVERLOADED and changes n
     await l.reserve(accountId, '5.00', { reservationId: expiring, ttlSeconds: 2 }); // 5
     for (let i = 0; i < 5; i++) await l.deposit(accountId, '1.00'); // 6..10
     expect(await direct.xlen(OUTBOX)).toBe(10);
-    expect(figures(await l.account(accountId))).toEqual({ balance: '105.00', held: '15.00', available: '90.00', version: '9' });
+    expect(figures(await l.account(accountId))).toEqual({
+      balance: '105.00',
+      held: '15.00',
+      available: '90.00',
+      version: '9',
+    });
   });
 
   it('refuses every new mutation with OVERLOADED (RESOURCE_EXHAUSTED), changing nothing', async () => {
@@ -61,10 +66,25 @@ describe('overload: a full outbox refuses new work with OVERLOADED and changes n
       ['OpenAccount', () => l.call('OpenAccount', { accountId: uid('acct'), currency: 'USD' })],
       ['Deposit', () => l.call('Deposit', { transactionId: uid('tx'), accountId, amount: money('1.00') })],
       ['Withdraw', () => l.call('Withdraw', { transactionId: uid('tx'), accountId, amount: money('1.00') })],
-      ['Transfer', () => l.call('Transfer', { transactionId: uid('tx'), fromAccountId: accountId, toAccountId: other, amount: money('1.00') })],
+      [
+        'Transfer',
+        () =>
+          l.call('Transfer', {
+            transactionId: uid('tx'),
+            fromAccountId: accountId,
+            toAccountId: other,
+            amount: money('1.00'),
+          }),
+      ],
       ['Reserve', () => l.reserve(accountId, '1.00')],
-      ['AmendReservation', () => l.call('AmendReservation', { reservationId, amendId: uid('a'), newAmount: money('11.00') })],
-      ['CommitReservation', () => l.call('CommitReservation', { reservationId, commitId: uid('c'), amount: money('1.00'), final: false })],
+      [
+        'AmendReservation',
+        () => l.call('AmendReservation', { reservationId, amendId: uid('a'), newAmount: money('11.00') }),
+      ],
+      [
+        'CommitReservation',
+        () => l.call('CommitReservation', { reservationId, commitId: uid('c'), amount: money('1.00'), final: false }),
+      ],
       ['ReleaseReservation', () => l.call('ReleaseReservation', { reservationId, reason: '' })],
       ['FreezeAccount', () => l.call('FreezeAccount', { accountId, reason: '' })],
     ];
@@ -75,17 +95,31 @@ describe('overload: a full outbox refuses new work with OVERLOADED and changes n
       expect(error.message).toContain('10');
     }
     expect(await direct.xlen(OUTBOX)).toBe(10);
-    expect(figures(await l.account(accountId))).toEqual({ balance: '105.00', held: '15.00', available: '90.00', version: '9' });
+    expect(figures(await l.account(accountId))).toEqual({
+      balance: '105.00',
+      held: '15.00',
+      available: '90.00',
+      version: '9',
+    });
     expect(figures(await l.account(other))).toEqual({ balance: '0.00', held: '0.00', available: '0.00', version: '1' });
   });
 
   it('still answers reads, replays of applied calls, status no-ops and bad input with their own results', async () => {
-    expect((await l.reservation(reservationId)).reservation).toMatchObject({ amount: '10.00', status: 'RESERVATION_STATUS_ACTIVE' });
+    expect((await l.reservation(reservationId)).reservation).toMatchObject({
+      amount: '10.00',
+      status: 'RESERVATION_STATUS_ACTIVE',
+    });
     const replay = await l.call('Deposit', { transactionId: depositId, accountId, amount: money('100.00') });
     expect(replay.replayed).toBe(true);
     expect((await l.call('UnfreezeAccount', { accountId, reason: '' })).replayed).toBe(true);
-    await expectRejected(l.call('Deposit', { transactionId: uid('tx'), accountId, amount: money('0') }), 'INVALID_AMOUNT');
-    await expectRejected(l.call('Deposit', { transactionId: uid('tx'), accountId: uid('ghost'), amount: money('1.00') }), 'ACCOUNT_NOT_FOUND');
+    await expectRejected(
+      l.call('Deposit', { transactionId: uid('tx'), accountId, amount: money('0') }),
+      'INVALID_AMOUNT',
+    );
+    await expectRejected(
+      l.call('Deposit', { transactionId: uid('tx'), accountId: uid('ghost'), amount: money('1.00') }),
+      'ACCOUNT_NOT_FOUND',
+    );
   });
 
   it('still expires holds (expiry only gives funds back and is never starved)', async () => {
@@ -97,12 +131,22 @@ describe('overload: a full outbox refuses new work with OVERLOADED and changes n
       await sleep(50);
     }
     expect(status).toBe('RESERVATION_STATUS_EXPIRED');
-    expect(figures(await l.account(accountId))).toEqual({ balance: '105.00', held: '10.00', available: '95.00', version: '10' });
+    expect(figures(await l.account(accountId))).toEqual({
+      balance: '105.00',
+      held: '10.00',
+      available: '95.00',
+      version: '10',
+    });
   });
 
   it('accepts work again once the outbox is drained', async () => {
     await direct.xtrim(OUTBOX, 'MAXLEN', 0);
-    const reply = await l.call('CommitReservation', { reservationId, commitId: uid('c'), amount: money('1.00'), final: false });
+    const reply = await l.call('CommitReservation', {
+      reservationId,
+      commitId: uid('c'),
+      amount: money('1.00'),
+      final: false,
+    });
     expect(figures(reply.account)).toEqual({ balance: '104.00', held: '9.00', available: '95.00', version: '11' });
   });
 });

@@ -53,14 +53,20 @@ describe('redis outage: fail fast with UNAVAILABLE / DEPENDENCY_UNAVAILABLE, rec
       } catch (raw) {
         const error = decodeError(raw);
         expectReason(error, 'DEPENDENCY_UNAVAILABLE');
-        if (Date.now() > deadline) throw new Error(`still unavailable after ${withinMs} ms: ${error.message}`);
+        if (Date.now() > deadline) {
+          throw new Error(`still unavailable after ${withinMs} ms: ${error.message}`, { cause: raw });
+        }
         await sleep(100);
       }
     }
   }
 
   function probe(): Redis {
-    return new Redis(redis.port, '127.0.0.1', { maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: true });
+    return new Redis(redis.port, '127.0.0.1', {
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+      enableOfflineQueue: true,
+    });
   }
 
   // State shared by the steps below, which run in order against one service and one Redis.
@@ -90,7 +96,12 @@ describe('redis outage: fail fast with UNAVAILABLE / DEPENDENCY_UNAVAILABLE, rec
       expect(retried.account.balance).toBe('105.00');
       const again = await l.call('Deposit', { transactionId, accountId, amount: money('5.00') });
       expect(again.replayed).toBe(true);
-      expect(figures(await l.account(accountId))).toEqual({ balance: '105.00', held: '10.00', available: '95.00', version: '4' });
+      expect(figures(await l.account(accountId))).toEqual({
+        balance: '105.00',
+        held: '10.00',
+        available: '95.00',
+        version: '4',
+      });
     } finally {
       blocker.disconnect();
     }
@@ -102,7 +113,13 @@ describe('redis outage: fail fast with UNAVAILABLE / DEPENDENCY_UNAVAILABLE, rec
       const blocked = blockRedis(blocker, 5000).catch(() => 'killed');
       await sleep(100);
       const started = Date.now();
-      const inFlight = l.call('Reserve', { reservationId: uid('res'), accountId, amount: money('1.00'), orderId: '', ttlSeconds: 0 });
+      const inFlight = l.call('Reserve', {
+        reservationId: uid('res'),
+        accountId,
+        amount: money('1.00'),
+        orderId: '',
+        ttlSeconds: 0,
+      });
       const outcome = inFlight.then(
         () => undefined,
         (error: unknown) => decodeError(error),
@@ -129,14 +146,38 @@ describe('redis outage: fail fast with UNAVAILABLE / DEPENDENCY_UNAVAILABLE, rec
       ['CloseAccount', () => l.call('CloseAccount', { accountId, reason: '' })],
       ['Deposit', () => l.call('Deposit', { transactionId: uid('tx'), accountId, amount: money('1.00') })],
       ['Withdraw', () => l.call('Withdraw', { transactionId: uid('tx'), accountId, amount: money('1.00') })],
-      ['Transfer', () => l.call('Transfer', { transactionId: uid('tx'), fromAccountId: accountId, toAccountId: fresh, amount: money('1.00') })],
+      [
+        'Transfer',
+        () =>
+          l.call('Transfer', {
+            transactionId: uid('tx'),
+            fromAccountId: accountId,
+            toAccountId: fresh,
+            amount: money('1.00'),
+          }),
+      ],
       ['Reserve', () => l.reserve(accountId, '1.00')],
-      ['AmendReservation', () => l.call('AmendReservation', { reservationId, amendId: uid('a'), newAmount: money('11.00') })],
-      ['CommitReservation', () => l.call('CommitReservation', { reservationId, commitId: uid('c'), amount: money('1.00'), final: false })],
+      [
+        'AmendReservation',
+        () => l.call('AmendReservation', { reservationId, amendId: uid('a'), newAmount: money('11.00') }),
+      ],
+      [
+        'CommitReservation',
+        () => l.call('CommitReservation', { reservationId, commitId: uid('c'), amount: money('1.00'), final: false }),
+      ],
       ['ReleaseReservation', () => l.call('ReleaseReservation', { reservationId, reason: '' })],
       ['GetReservation (known id)', () => l.call('GetReservation', { reservationId })],
       ['GetReservation (unknown id)', () => l.call('GetReservation', { reservationId: uid('nores') })],
-      ['CommitReservation (unknown id)', () => l.call('CommitReservation', { reservationId: uid('nores'), commitId: 'c', amount: money('1.00'), final: false })],
+      [
+        'CommitReservation (unknown id)',
+        () =>
+          l.call('CommitReservation', {
+            reservationId: uid('nores'),
+            commitId: 'c',
+            amount: money('1.00'),
+            final: false,
+          }),
+      ],
     ];
     // several rounds: the client goes through "reconnecting" and "connecting" while Redis stays down
     for (let round = 0; round < 3; round++) {
@@ -157,16 +198,24 @@ describe('redis outage: fail fast with UNAVAILABLE / DEPENDENCY_UNAVAILABLE, rec
   });
 
   it('while Redis is down, bad input still gets its own reason (validation needs no Redis)', async () => {
-    await expectRejected(l.call('Deposit', { transactionId: uid('tx'), accountId, amount: money('0') }), 'INVALID_AMOUNT');
+    await expectRejected(
+      l.call('Deposit', { transactionId: uid('tx'), accountId, amount: money('0') }),
+      'INVALID_AMOUNT',
+    );
     await expectRejected(l.call('OpenAccount', { accountId: 'bad id', currency: 'USD' }), 'INVALID_ARGUMENT');
-    await expectRejected(l.call('Reserve', { reservationId: uid('r'), accountId, amount: money('1.00', 'XYZ') }), 'UNKNOWN_CURRENCY');
+    await expectRejected(
+      l.call('Reserve', { reservationId: uid('r'), accountId, amount: money('1.00', 'XYZ') }),
+      'UNKNOWN_CURRENCY',
+    );
   });
 
   it('many calls at once while Redis is down all fail fast with DEPENDENCY_UNAVAILABLE', async () => {
     const started = Date.now();
     const settled = await Promise.allSettled(Array.from({ length: 100 }, () => l.reserve(accountId, '1.00')));
     expect(Date.now() - started).toBeLessThan(FAST_MS);
-    const reasons = settled.map((outcome) => (outcome.status === 'fulfilled' ? 'OK' : decodeError(outcome.reason).reason));
+    const reasons = settled.map((outcome) =>
+      outcome.status === 'fulfilled' ? 'OK' : decodeError(outcome.reason).reason,
+    );
     expect(new Set(reasons)).toEqual(new Set(['DEPENDENCY_UNAVAILABLE']));
   });
 
@@ -183,9 +232,19 @@ describe('redis outage: fail fast with UNAVAILABLE / DEPENDENCY_UNAVAILABLE, rec
     await l.call('AmendReservation', { reservationId: rid, amendId: 'a1', newAmount: money('10.00') });
     const released = await l.call('ReleaseReservation', { reservationId: rid, reason: '' });
     expect(released.reservation).toMatchObject({ status: 'RESERVATION_STATUS_RELEASED', committed: '5.00' });
-    const moved = await l.call('Transfer', { transactionId: uid('tr'), fromAccountId: next, toAccountId: other, amount: money('15.00') });
+    const moved = await l.call('Transfer', {
+      transactionId: uid('tr'),
+      fromAccountId: next,
+      toAccountId: other,
+      amount: money('15.00'),
+    });
     expect([moved.fromAccount.balance, moved.toAccount.balance]).toEqual(['30.00', '15.00']);
-    expect(figures(await l.account(next))).toEqual({ balance: '30.00', held: '0.00', available: '30.00', version: '7' });
+    expect(figures(await l.account(next))).toEqual({
+      balance: '30.00',
+      held: '0.00',
+      available: '30.00',
+      version: '7',
+    });
     // the expiry sweeper survived the outage too
     const expiring = uid('res');
     await l.reserve(next, '3.00', { reservationId: expiring, ttlSeconds: 1 });
@@ -197,7 +256,12 @@ describe('redis outage: fail fast with UNAVAILABLE / DEPENDENCY_UNAVAILABLE, rec
       await sleep(100);
     }
     expect(status).toBe('RESERVATION_STATUS_EXPIRED');
-    expect(figures(await l.account(next))).toEqual({ balance: '30.00', held: '0.00', available: '30.00', version: '9' });
+    expect(figures(await l.account(next))).toEqual({
+      balance: '30.00',
+      held: '0.00',
+      available: '30.00',
+      version: '9',
+    });
   });
 
   it('survives a second kill and restart in a row', async () => {

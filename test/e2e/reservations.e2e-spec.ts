@@ -36,23 +36,40 @@ describe('reservations: Reserve, AmendReservation, CommitReservation, ReleaseRes
     });
   const amend = (reservationId: string, newAmount: string, amendId = uid('amend'), currency = 'USD'): Promise<Reply> =>
     l.call('AmendReservation', { reservationId, amendId, newAmount: money(newAmount, currency) });
-  const commit = (reservationId: string, amount: string, final = false, commitId = uid('fill'), currency = 'USD'): Promise<Reply> =>
-    l.call('CommitReservation', { reservationId, commitId, amount: money(amount, currency), final });
-  const release = (reservationId: string, reason = ''): Promise<Reply> => l.call('ReleaseReservation', { reservationId, reason });
+  const commit = (
+    reservationId: string,
+    amount: string,
+    final = false,
+    commitId = uid('fill'),
+    currency = 'USD',
+  ): Promise<Reply> => l.call('CommitReservation', { reservationId, commitId, amount: money(amount, currency), final });
+  const release = (reservationId: string, reason = ''): Promise<Reply> =>
+    l.call('ReleaseReservation', { reservationId, reason });
   const get = (reservationId: string): Promise<Reply> => l.call('GetReservation', { reservationId });
 
-  async function expectFigures(accountId: string, balance: string, held: string, available: string, version: string): Promise<void> {
+  async function expectFigures(
+    accountId: string,
+    balance: string,
+    held: string,
+    available: string,
+    version: string,
+  ): Promise<void> {
     expect(figures(await l.account(accountId))).toEqual({ balance, held, available, version });
   }
 
   /** Polls GetReservation until `status` (bounded); returns the reply and when it was first seen. */
-  async function waitForStatus(reservationId: string, status: string, withinMs: number): Promise<{ reply: Reply; seenAtMs: number }> {
+  async function waitForStatus(
+    reservationId: string,
+    status: string,
+    withinMs: number,
+  ): Promise<{ reply: Reply; seenAtMs: number }> {
     const deadline = Date.now() + withinMs;
     for (;;) {
       const reply = await get(reservationId);
       const seenAtMs = Date.now();
       if (reply.reservation.status === status) return { reply, seenAtMs };
-      if (seenAtMs > deadline) throw new Error(`reservation ${reservationId} still ${reply.reservation.status} after ${withinMs} ms`);
+      if (seenAtMs > deadline)
+        throw new Error(`reservation ${reservationId} still ${reply.reservation.status} after ${withinMs} ms`);
       await sleep(25);
     }
   }
@@ -86,7 +103,12 @@ describe('reservations: Reserve, AmendReservation, CommitReservation, ReleaseRes
       expect(error.message).toBe('INSUFFICIENT_FUNDS: available 100.00 USD < 100.01 USD');
       await expectFigures(accountId, '100.00', '0.00', '100.00', '2');
       await expectRejected(get(tooMuch), 'RESERVATION_NOT_FOUND');
-      expect(figures((await reserve(accountId, '100.00')).account)).toEqual({ balance: '100.00', held: '100.00', available: '0.00', version: '3' });
+      expect(figures((await reserve(accountId, '100.00')).account)).toEqual({
+        balance: '100.00',
+        held: '100.00',
+        available: '0.00',
+        version: '3',
+      });
       const next = await expectRejected(reserve(accountId, '0.01'), 'INSUFFICIENT_FUNDS');
       expect(next.message).toBe('INSUFFICIENT_FUNDS: available 0.00 USD < 0.01 USD');
       await expectFigures(accountId, '100.00', '100.00', '0.00', '3');
@@ -95,7 +117,12 @@ describe('reservations: Reserve, AmendReservation, CommitReservation, ReleaseRes
     it('may hold into the overdraft down to exactly -overdraft_limit', async () => {
       const accountId = await l.funded('10.00', 'USD', '20.00');
       await expectRejected(reserve(accountId, '30.01'), 'INSUFFICIENT_FUNDS');
-      expect(figures((await reserve(accountId, '30.00')).account)).toEqual({ balance: '10.00', held: '30.00', available: '-20.00', version: '3' });
+      expect(figures((await reserve(accountId, '30.00')).account)).toEqual({
+        balance: '10.00',
+        held: '30.00',
+        available: '-20.00',
+        version: '3',
+      });
       const error = await expectRejected(reserve(accountId, '0.01'), 'INSUFFICIENT_FUNDS');
       expect(error.message).toBe('INSUFFICIENT_FUNDS: available -20.00 USD < 0.01 USD');
     });
@@ -147,12 +174,15 @@ describe('reservations: Reserve, AmendReservation, CommitReservation, ReleaseRes
     it('validates reservation_id, account_id and ttl_seconds', async () => {
       const accountId = await l.funded('10.00');
       for (const bad of ['', 'r'.repeat(129), 'res 1', 'rés']) {
-        expect((await expectRejected(reserve(accountId, '1.00', bad), 'INVALID_ARGUMENT')).message).toContain('reservation_id');
+        expect((await expectRejected(reserve(accountId, '1.00', bad), 'INVALID_ARGUMENT')).message).toContain(
+          'reservation_id',
+        );
       }
       await expectRejected(reserve('bad id', '1.00'), 'INVALID_ARGUMENT');
-      expect((await expectRejected(reserve(accountId, '1.00', uid('res'), { ttlSeconds: 31_536_001 }), 'INVALID_ARGUMENT')).message).toContain(
-        'ttl_seconds',
-      );
+      expect(
+        (await expectRejected(reserve(accountId, '1.00', uid('res'), { ttlSeconds: 31_536_001 }), 'INVALID_ARGUMENT'))
+          .message,
+      ).toContain('ttl_seconds');
       await expectFigures(accountId, '10.00', '0.00', '10.00', '2');
       const id128 = (uid('res') + 'r'.repeat(128)).slice(0, 128);
       expect((await reserve(accountId, '1.00', id128)).reservation.reservationId).toBe(id128);
@@ -172,7 +202,10 @@ describe('reservations: Reserve, AmendReservation, CommitReservation, ReleaseRes
       const accountId = await l.funded('10.00');
       const ok = await reserve(accountId, '1.00', uid('res'), { orderId: 'o'.repeat(256) });
       expect(ok.reservation.orderId).toBe('o'.repeat(256));
-      const error = await expectRejected(reserve(accountId, '1.00', uid('res'), { orderId: 'o'.repeat(257) }), 'INVALID_ARGUMENT');
+      const error = await expectRejected(
+        reserve(accountId, '1.00', uid('res'), { orderId: 'o'.repeat(257) }),
+        'INVALID_ARGUMENT',
+      );
       expect(error.message).toContain('order_id');
     });
 
@@ -196,7 +229,10 @@ describe('reservations: Reserve, AmendReservation, CommitReservation, ReleaseRes
       await reserve(accountId, '25.00', reservationId, { orderId: 'o-1' });
       await expectRejected(reserve(accountId, '25.01', reservationId, { orderId: 'o-1' }), 'IDEMPOTENCY_CONFLICT');
       await expectRejected(reserve(accountId, '25.00', reservationId, { orderId: 'o-2' }), 'IDEMPOTENCY_CONFLICT');
-      await expectRejected(reserve(accountId, '25.00', reservationId, { orderId: 'o-1', ttlSeconds: 60 }), 'IDEMPOTENCY_CONFLICT');
+      await expectRejected(
+        reserve(accountId, '25.00', reservationId, { orderId: 'o-1', ttlSeconds: 60 }),
+        'IDEMPOTENCY_CONFLICT',
+      );
       await expectRejected(reserve(other, '25.00', reservationId, { orderId: 'o-1' }), 'IDEMPOTENCY_CONFLICT');
       await expectFigures(accountId, '100.00', '25.00', '75.00', '3');
       await expectFigures(other, '100.00', '0.00', '100.00', '2');
@@ -264,7 +300,13 @@ describe('reservations: Reserve, AmendReservation, CommitReservation, ReleaseRes
       await reserve(accountId, '30.00', reservationId);
       const reply = await amend(reservationId, '50.00');
       expect(reply.replayed).toBe(false);
-      expect(reply.reservation).toMatchObject({ amount: '50.00', committed: '0.00', remaining: '50.00', status: 'RESERVATION_STATUS_ACTIVE', accountVersion: '4' });
+      expect(reply.reservation).toMatchObject({
+        amount: '50.00',
+        committed: '0.00',
+        remaining: '50.00',
+        status: 'RESERVATION_STATUS_ACTIVE',
+        accountVersion: '4',
+      });
       expect(figures(reply.account)).toEqual({ balance: '100.00', held: '50.00', available: '50.00', version: '4' });
     });
 
@@ -275,8 +317,17 @@ describe('reservations: Reserve, AmendReservation, CommitReservation, ReleaseRes
       const error = await expectRejected(amend(reservationId, '100.01'), 'INSUFFICIENT_FUNDS');
       expect(error.message).toBe('INSUFFICIENT_FUNDS: available 70.00 USD < increase 70.01 USD');
       await expectFigures(accountId, '100.00', '30.00', '70.00', '3');
-      expect((await get(reservationId)).reservation).toMatchObject({ amount: '30.00', remaining: '30.00', accountVersion: '3' });
-      expect(figures((await amend(reservationId, '100.00')).account)).toEqual({ balance: '100.00', held: '100.00', available: '0.00', version: '4' });
+      expect((await get(reservationId)).reservation).toMatchObject({
+        amount: '30.00',
+        remaining: '30.00',
+        accountVersion: '3',
+      });
+      expect(figures((await amend(reservationId, '100.00')).account)).toEqual({
+        balance: '100.00',
+        held: '100.00',
+        available: '0.00',
+        version: '4',
+      });
     });
 
     it('resizes down, giving the difference back', async () => {
@@ -284,7 +335,11 @@ describe('reservations: Reserve, AmendReservation, CommitReservation, ReleaseRes
       const reservationId = uid('res');
       await reserve(accountId, '30.00', reservationId);
       const reply = await amend(reservationId, '12.50');
-      expect(reply.reservation).toMatchObject({ amount: '12.50', remaining: '12.50', status: 'RESERVATION_STATUS_ACTIVE' });
+      expect(reply.reservation).toMatchObject({
+        amount: '12.50',
+        remaining: '12.50',
+        status: 'RESERVATION_STATUS_ACTIVE',
+      });
       expect(figures(reply.account)).toEqual({ balance: '100.00', held: '12.50', available: '87.50', version: '4' });
     });
 
@@ -297,7 +352,13 @@ describe('reservations: Reserve, AmendReservation, CommitReservation, ReleaseRes
       expect(error.message).toBe('AMEND_BELOW_COMMITTED: new amount 9.99 USD < committed 10.00 USD');
       await expectFigures(accountId, '90.00', '20.00', '70.00', '4');
       const done = await amend(reservationId, '10.00');
-      expect(done.reservation).toMatchObject({ amount: '10.00', committed: '10.00', remaining: '0.00', status: 'RESERVATION_STATUS_COMMITTED', accountVersion: '5' });
+      expect(done.reservation).toMatchObject({
+        amount: '10.00',
+        committed: '10.00',
+        remaining: '0.00',
+        status: 'RESERVATION_STATUS_COMMITTED',
+        accountVersion: '5',
+      });
       expect(figures(done.account)).toEqual({ balance: '90.00', held: '0.00', available: '90.00', version: '5' });
       await expectRejected(commit(reservationId, '0.01'), 'RESERVATION_NOT_ACTIVE');
       await expectRejected(amend(reservationId, '20.00'), 'RESERVATION_NOT_ACTIVE');
@@ -337,9 +398,12 @@ describe('reservations: Reserve, AmendReservation, CommitReservation, ReleaseRes
       await reserve(accountId, '10.00', reservationId);
       await expectRejected(amend(reservationId, '5.00', uid('amend'), 'EUR'), 'CURRENCY_MISMATCH');
       await expectRejected(amend(reservationId, '5.00', uid('amend'), 'EURO'), 'UNKNOWN_CURRENCY');
-      for (const bad of ['0', '-5.00', '5.001', '5e0']) await expectRejected(amend(reservationId, bad), 'INVALID_AMOUNT');
+      for (const bad of ['0', '-5.00', '5.001', '5e0'])
+        await expectRejected(amend(reservationId, bad), 'INVALID_AMOUNT');
       for (const bad of ['', 'a'.repeat(129), 'amend 1']) {
-        expect((await expectRejected(amend(reservationId, '5.00', bad), 'INVALID_ARGUMENT')).message).toContain('amend_id');
+        expect((await expectRejected(amend(reservationId, '5.00', bad), 'INVALID_ARGUMENT')).message).toContain(
+          'amend_id',
+        );
       }
       await expectRejected(l.call('AmendReservation', { reservationId, amendId: uid('amend') }), 'INVALID_ARGUMENT');
       await expectFigures(accountId, '100.00', '10.00', '90.00', '3');
@@ -392,7 +456,11 @@ describe('reservations: Reserve, AmendReservation, CommitReservation, ReleaseRes
       await reserve(accountId, '10.00', r2);
       await amend(r1, '20.00', 'x:a');
       const second = await amend(r2, '20.00', 'a');
-      expect({ replayed: second.replayed, reservationId: second.reservation.reservationId, amount: second.reservation.amount }).toEqual({
+      expect({
+        replayed: second.replayed,
+        reservationId: second.reservation.reservationId,
+        amount: second.reservation.amount,
+      }).toEqual({
         replayed: false,
         reservationId: r2,
         amount: '20.00',
@@ -418,7 +486,13 @@ describe('reservations: Reserve, AmendReservation, CommitReservation, ReleaseRes
         const rest = ((10_000 - committed) / 100).toFixed(2);
         const balance = ((50_000 - committed) / 100).toFixed(2);
         expect(reply.replayed).toBe(false);
-        expect(reply.reservation).toMatchObject({ amount: '100.00', committed: c, remaining: rest, status: 'RESERVATION_STATUS_ACTIVE', accountVersion: String(version) });
+        expect(reply.reservation).toMatchObject({
+          amount: '100.00',
+          committed: c,
+          remaining: rest,
+          status: 'RESERVATION_STATUS_ACTIVE',
+          accountVersion: String(version),
+        });
         expect(figures(reply.account)).toEqual({ balance, held: rest, available: '400.00', version: String(version) });
       }
       expect(committed).toBe(4900);
@@ -432,7 +506,11 @@ describe('reservations: Reserve, AmendReservation, CommitReservation, ReleaseRes
       });
       expect(figures(last.account)).toEqual({ balance: '431.00', held: '0.00', available: '431.00', version: '10' });
       await expectFigures(accountId, '431.00', '0.00', '431.00', '10');
-      expect((await get(reservationId)).reservation).toMatchObject({ status: 'RESERVATION_STATUS_RELEASED', committed: '69.00', remaining: '0.00' });
+      expect((await get(reservationId)).reservation).toMatchObject({
+        status: 'RESERVATION_STATUS_RELEASED',
+        committed: '69.00',
+        remaining: '0.00',
+      });
     });
 
     it('consuming exactly the remainder makes it COMMITTED (one event), with or without final', async () => {
@@ -440,13 +518,23 @@ describe('reservations: Reserve, AmendReservation, CommitReservation, ReleaseRes
       const a = uid('res');
       await reserve(accountId, '30.00', a);
       const plain = await commit(a, '30.00');
-      expect(plain.reservation).toMatchObject({ committed: '30.00', remaining: '0.00', status: 'RESERVATION_STATUS_COMMITTED', accountVersion: '4' });
+      expect(plain.reservation).toMatchObject({
+        committed: '30.00',
+        remaining: '0.00',
+        status: 'RESERVATION_STATUS_COMMITTED',
+        accountVersion: '4',
+      });
       expect(figures(plain.account)).toEqual({ balance: '70.00', held: '0.00', available: '70.00', version: '4' });
       const b = uid('res');
       await reserve(accountId, '20.00', b);
       await commit(b, '5.00');
       const finalAll = await commit(b, '15.00', true);
-      expect(finalAll.reservation).toMatchObject({ committed: '20.00', remaining: '0.00', status: 'RESERVATION_STATUS_COMMITTED', accountVersion: '7' });
+      expect(finalAll.reservation).toMatchObject({
+        committed: '20.00',
+        remaining: '0.00',
+        status: 'RESERVATION_STATUS_COMMITTED',
+        accountVersion: '7',
+      });
       expect(figures(finalAll.account)).toEqual({ balance: '50.00', held: '0.00', available: '50.00', version: '7' });
     });
 
@@ -459,7 +547,11 @@ describe('reservations: Reserve, AmendReservation, CommitReservation, ReleaseRes
       expect(error.message).toBe('COMMIT_EXCEEDS_RESERVATION: commit 10.01 USD > remaining 10.00 USD');
       await expectRejected(commit(reservationId, '10.01', true), 'COMMIT_EXCEEDS_RESERVATION');
       await expectFigures(accountId, '80.00', '10.00', '70.00', '4');
-      expect((await get(reservationId)).reservation).toMatchObject({ committed: '20.00', remaining: '10.00', status: 'RESERVATION_STATUS_ACTIVE' });
+      expect((await get(reservationId)).reservation).toMatchObject({
+        committed: '20.00',
+        remaining: '10.00',
+        status: 'RESERVATION_STATUS_ACTIVE',
+      });
     });
 
     it('may drive the balance negative within the overdraft (a hold made in the overdraft)', async () => {
@@ -479,7 +571,11 @@ describe('reservations: Reserve, AmendReservation, CommitReservation, ReleaseRes
       await expectRejected(commit(reservationId, '1.00', true), 'ACCOUNT_FROZEN');
       await expectFigures(accountId, '100.00', '30.00', '70.00', '4');
       await l.call('UnfreezeAccount', { accountId, reason: '' });
-      expect((await commit(reservationId, '1.00')).account).toMatchObject({ balance: '99.00', held: '29.00', version: '6' });
+      expect((await commit(reservationId, '1.00')).account).toMatchObject({
+        balance: '99.00',
+        held: '29.00',
+        version: '6',
+      });
     });
 
     it('fails with RESERVATION_NOT_ACTIVE on committed, released and final-committed reservations', async () => {
@@ -509,11 +605,17 @@ describe('reservations: Reserve, AmendReservation, CommitReservation, ReleaseRes
       await expectRejected(commit(reservationId, '1.00', false, uid('fill'), 'EUR'), 'CURRENCY_MISMATCH');
       await expectRejected(commit(reservationId, '1', false, uid('fill'), 'KRW'), 'CURRENCY_MISMATCH');
       await expectRejected(commit(reservationId, '1.00', false, uid('fill'), 'ABC'), 'UNKNOWN_CURRENCY');
-      for (const bad of ['0', '-1.00', '1.001', '1e0', '']) await expectRejected(commit(reservationId, bad), 'INVALID_AMOUNT');
+      for (const bad of ['0', '-1.00', '1.001', '1e0', ''])
+        await expectRejected(commit(reservationId, bad), 'INVALID_AMOUNT');
       for (const bad of ['', 'c'.repeat(129), 'fill 1']) {
-        expect((await expectRejected(commit(reservationId, '1.00', false, bad), 'INVALID_ARGUMENT')).message).toContain('commit_id');
+        expect((await expectRejected(commit(reservationId, '1.00', false, bad), 'INVALID_ARGUMENT')).message).toContain(
+          'commit_id',
+        );
       }
-      await expectRejected(l.call('CommitReservation', { reservationId, commitId: uid('fill'), final: false }), 'INVALID_ARGUMENT');
+      await expectRejected(
+        l.call('CommitReservation', { reservationId, commitId: uid('fill'), final: false }),
+        'INVALID_ARGUMENT',
+      );
       await expectFigures(accountId, '100.00', '10.00', '90.00', '3');
     });
 
@@ -572,7 +674,11 @@ describe('reservations: Reserve, AmendReservation, CommitReservation, ReleaseRes
       await reserve(accountId, '10.00', r2);
       await commit(r1, '4.00', false, 'x:f');
       const second = await commit(r2, '4.00', false, 'f');
-      expect({ replayed: second.replayed, reservationId: second.reservation.reservationId, committed: second.reservation.committed }).toEqual({
+      expect({
+        replayed: second.replayed,
+        reservationId: second.reservation.reservationId,
+        committed: second.reservation.committed,
+      }).toEqual({
         replayed: false,
         reservationId: r2,
         committed: '4.00',
@@ -590,7 +696,13 @@ describe('reservations: Reserve, AmendReservation, CommitReservation, ReleaseRes
       await commit(reservationId, '12.00');
       const reply = await release(reservationId, 'order cancelled');
       expect(reply.replayed).toBe(false);
-      expect(reply.reservation).toMatchObject({ amount: '30.00', committed: '12.00', remaining: '0.00', status: 'RESERVATION_STATUS_RELEASED', accountVersion: '5' });
+      expect(reply.reservation).toMatchObject({
+        amount: '30.00',
+        committed: '12.00',
+        remaining: '0.00',
+        status: 'RESERVATION_STATUS_RELEASED',
+        accountVersion: '5',
+      });
       expect(figures(reply.account)).toEqual({ balance: '88.00', held: '0.00', available: '88.00', version: '5' });
     });
 
@@ -613,7 +725,11 @@ describe('reservations: Reserve, AmendReservation, CommitReservation, ReleaseRes
       await commit(reservationId, '10.00', true);
       const reply = await release(reservationId);
       expect(reply.replayed).toBe(true);
-      expect(reply.reservation).toMatchObject({ status: 'RESERVATION_STATUS_RELEASED', committed: '10.00', remaining: '0.00' });
+      expect(reply.reservation).toMatchObject({
+        status: 'RESERVATION_STATUS_RELEASED',
+        committed: '10.00',
+        remaining: '0.00',
+      });
       await expectFigures(accountId, '90.00', '0.00', '90.00', '5');
     });
 
@@ -623,7 +739,12 @@ describe('reservations: Reserve, AmendReservation, CommitReservation, ReleaseRes
       await reserve(accountId, '30.00', reservationId);
       await l.call('FreezeAccount', { accountId, reason: '' });
       const reply = await release(reservationId);
-      expect(reply.account).toMatchObject({ status: 'ACCOUNT_STATUS_FROZEN', held: '0.00', available: '100.00', version: '5' });
+      expect(reply.account).toMatchObject({
+        status: 'ACCOUNT_STATUS_FROZEN',
+        held: '0.00',
+        available: '100.00',
+        version: '5',
+      });
     });
 
     it('fails with RESERVATION_NOT_ACTIVE on a committed reservation and RESERVATION_NOT_FOUND on an unknown one', async () => {
@@ -635,7 +756,9 @@ describe('reservations: Reserve, AmendReservation, CommitReservation, ReleaseRes
       await expectFigures(accountId, '70.00', '0.00', '70.00', '4');
       await expectRejected(release(uid('nores')), 'RESERVATION_NOT_FOUND');
       await expectRejected(release(''), 'INVALID_ARGUMENT');
-      expect((await expectRejected(release(reservationId, 'r'.repeat(257)), 'INVALID_ARGUMENT')).message).toContain('reason');
+      expect((await expectRejected(release(reservationId, 'r'.repeat(257)), 'INVALID_ARGUMENT')).message).toContain(
+        'reason',
+      );
     });
   });
 
@@ -653,7 +776,13 @@ describe('reservations: Reserve, AmendReservation, CommitReservation, ReleaseRes
       const { reply, seenAtMs } = await waitForStatus(reservationId, 'RESERVATION_STATUS_EXPIRED', 3000);
       expect(seenAtMs).toBeGreaterThanOrEqual(expiresAt - 20);
       expect(seenAtMs - expiresAt).toBeLessThanOrEqual(1000);
-      expect(reply.reservation).toMatchObject({ amount: '30.00', committed: '0.00', remaining: '0.00', status: 'RESERVATION_STATUS_EXPIRED', accountVersion: '4' });
+      expect(reply.reservation).toMatchObject({
+        amount: '30.00',
+        committed: '0.00',
+        remaining: '0.00',
+        status: 'RESERVATION_STATUS_EXPIRED',
+        accountVersion: '4',
+      });
       expect(reply.reservation.expiresAt).toEqual(reserved.reservation.expiresAt);
       expect(figures(reply.account)).toEqual({ balance: '100.00', held: '0.00', available: '100.00', version: '4' });
     });
@@ -695,7 +824,11 @@ describe('reservations: Reserve, AmendReservation, CommitReservation, ReleaseRes
       const accountId = await l.funded('1000.00');
       const replies: Reply[] = [];
       for (let batch = 0; batch < 5; batch++) {
-        replies.push(...(await Promise.all(Array.from({ length: 50 }, () => reserve(accountId, '1.00', uid('res'), { ttlSeconds: 1 })))));
+        replies.push(
+          ...(await Promise.all(
+            Array.from({ length: 50 }, () => reserve(accountId, '1.00', uid('res'), { ttlSeconds: 1 })),
+          )),
+        );
       }
       const lastExpiry = Math.max(...replies.map((reply) => timestampMs(reply.reservation.expiresAt)));
       expect(figures(await l.account(accountId))).toMatchObject({ held: '250.00', version: '252' });
@@ -723,9 +856,18 @@ describe('reservations: Reserve, AmendReservation, CommitReservation, ReleaseRes
       await amend(amended, '4.00');
       await expectFigures(accountId, '86.00', '0.00', '86.00', '9');
       await sleep(2000);
-      expect((await get(committed)).reservation).toMatchObject({ status: 'RESERVATION_STATUS_COMMITTED', accountVersion: '6' });
-      expect((await get(released)).reservation).toMatchObject({ status: 'RESERVATION_STATUS_RELEASED', accountVersion: '7' });
-      expect((await get(amended)).reservation).toMatchObject({ status: 'RESERVATION_STATUS_COMMITTED', accountVersion: '9' });
+      expect((await get(committed)).reservation).toMatchObject({
+        status: 'RESERVATION_STATUS_COMMITTED',
+        accountVersion: '6',
+      });
+      expect((await get(released)).reservation).toMatchObject({
+        status: 'RESERVATION_STATUS_RELEASED',
+        accountVersion: '7',
+      });
+      expect((await get(amended)).reservation).toMatchObject({
+        status: 'RESERVATION_STATUS_COMMITTED',
+        accountVersion: '9',
+      });
       await expectFigures(accountId, '86.00', '0.00', '86.00', '9');
     });
   });

@@ -31,7 +31,12 @@ export const CODE_OF_REASON: Readonly<Record<string, status>> = {
 export function expectReason(error: DecodedError, reason: string): void {
   const code = CODE_OF_REASON[reason];
   if (code === undefined) throw new Error(`not a contract reason: ${reason}`);
-  expect({ code: error.code, reason: error.reason, domain: error.domain, prefix: error.message.slice(0, reason.length + 2) }).toEqual({
+  expect({
+    code: error.code,
+    reason: error.reason,
+    domain: error.domain,
+    prefix: error.message.slice(0, reason.length + 2),
+  }).toEqual({
     code,
     reason,
     domain: 'ledger.v1',
@@ -90,7 +95,11 @@ export class LedgerDriver {
     return this.client.call('GetReservation', { reservationId });
   }
 
-  async reserve(accountId: string, amount: string, extra: { reservationId?: string; currency?: string; orderId?: string; ttlSeconds?: number } = {}): Promise<Reply> {
+  async reserve(
+    accountId: string,
+    amount: string,
+    extra: { reservationId?: string; currency?: string; orderId?: string; ttlSeconds?: number } = {},
+  ): Promise<Reply> {
     return this.client.call('Reserve', {
       reservationId: extra.reservationId ?? uid('res'),
       accountId,
@@ -103,5 +112,10 @@ export class LedgerDriver {
 
 /** The balance fields of an account reply, for compact exact assertions. */
 export function figures(account: Reply): { balance: string; held: string; available: string; version: string } {
-  return { balance: account['balance'], held: account['held'], available: account['available'], version: account['version'] };
+  return {
+    balance: account['balance'],
+    held: account['held'],
+    available: account['available'],
+    version: account['version'],
+  };
 }

@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { Global, Inject, Logger, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Global,
+  Inject,
+  Logger,
+  Module,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import type Redis from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import { DataSource } from 'typeorm';
@@ -192,7 +199,9 @@ export class OutboxModule implements OnApplicationBootstrap, OnApplicationShutdo
     ] as const) {
       connection.on('error', () => undefined);
       await connection.connect().catch((error: unknown) => {
-        this.logger.warn(`redis (${name}) not reachable at start: ${error instanceof Error ? error.message : String(error)}`);
+        this.logger.warn(
+          `redis (${name}) not reachable at start: ${error instanceof Error ? error.message : String(error)}`,
+        );
       });
     }
     if (this.config.eventStore.ackMode === 'durable') {

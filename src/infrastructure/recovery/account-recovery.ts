@@ -66,7 +66,11 @@ export class AccountRecovery {
     );
     // The claims binding reservation ids to the account live in the ids' own buckets.
     for (const r of reservations) {
-      await this.scripts.run('claim', [this.keys.claim('res', r.reservationId)], [`res|${state.accountId}|`, 'restored', 0]);
+      await this.scripts.run(
+        'claim',
+        [this.keys.claim('res', r.reservationId)],
+        [`res|${state.accountId}|`, 'restored', 0],
+      );
     }
     if (restored === 'RESTORED') this.onRestored(state.accountId);
   }

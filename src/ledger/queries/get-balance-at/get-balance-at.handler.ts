@@ -22,7 +22,10 @@ export class GetBalanceAtHandler implements IQueryHandler<GetBalanceAtQuery> {
       throw new LedgerError('ACCOUNT_NOT_FOUND', `account ${query.accountId} has no stored events at that point`);
     }
     if ('version' in at && state.version < at.version) {
-      throw new LedgerError('INVALID_ARGUMENT', `account ${query.accountId} has no version ${at.version} yet (stored: ${state.version})`);
+      throw new LedgerError(
+        'INVALID_ARGUMENT',
+        `account ${query.accountId} has no version ${at.version} yet (stored: ${state.version})`,
+      );
     }
     const { reservations: _, ...account } = state;
     return account;
