@@ -40,13 +40,18 @@ as_root() { if [ "$EUID" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 port_open() { timeout 1 bash -c "exec 3<>/dev/tcp/$HOST/$1" 2>/dev/null; }
 
+# A killed daemon whose parent is PID 1 can stay a zombie for a while on machines whose init does
+# not reap promptly (seen here): it still "exists" for kill -0, but it is dead.
+proc_zombie() { [ "$(sed -E 's/.*\) (.).*/\1/' "/proc/$1/stat" 2>/dev/null)" = Z ]; }
+
 # pid_alive <pidfile> <cmdline pattern>: the pid file names a live process that is really ours
 # (guards against a stale pid file whose pid was reused by something else).
 pid_alive() {
   local pid
   [ -s "$1" ] || return 1
   pid=$(head -n1 "$1")
-  [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "$2"
+  [ -r "/proc/$pid/cmdline" ] && ! proc_zombie "$pid" \
+    && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "$2"
 }
 
 # wait_until <what> <logfile> <cmd...>: poll cmd every 0.2 s for at most $TIMEOUT seconds; on
@@ -195,7 +200,16 @@ pg_ledger_ok() {
   PGPASSWORD=ledger PGCONNECT_TIMEOUT=3 "$(pg_bin)/psql" -X -q -h $HOST -p "$PG_PORT" -U ledger -d ledger \
     -tAc 'select 1' 2>/dev/null | grep -qx 1
 }
-pg_ours() { pg_paths; [ -f "$PG_DATA/postmaster.pid" ] && as_pg "$(pg_bin)/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1; }
+# Live processes working in our data dir: the postmaster and every backend chdir there. This is
+# what "our server is running" means; pg_ctl status is fooled by a zombie postmaster.
+pg_procs() {
+  local d
+  for d in /proc/[0-9]*; do
+    [ "$(readlink "$d/cwd" 2>/dev/null)" = "$PG_DATA" ] || continue
+    proc_zombie "${d#/proc/}" || echo "${d#/proc/}"
+  done
+}
+pg_ours() { pg_paths; [ -n "$(pg_procs)" ]; }
 
 pg_init() {
   [ -f "$PG_DATA/PG_VERSION" ] && return 0
@@ -243,6 +257,12 @@ pg_start() {
     die "postgres: $PG_DATA was made by Postgres $ver, binaries are $PG_MAJOR; run: $0 reset postgres"
   fi
   pg_init
+  # No live process uses the data dir (checked above), so a postmaster.pid left by a killed server
+  # is stale. Postgres clears it itself unless its pid is a not-yet-reaped zombie: do it here.
+  if [ -f "$PG_DATA/postmaster.pid" ]; then
+    log "postgres: removing stale postmaster.pid (server was killed)"
+    rm -f "$PG_DATA/postmaster.pid"
+  fi
   pg_write_conf
   # No -w: we poll ourselves (bounded, with the log tail on failure).
   as_pg "$(pg_bin)/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -s start >/dev/null 9>&-
@@ -353,12 +373,16 @@ listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
 log.dirs=$KAFKA_DATA
 num.partitions=1
 auto.create.topics.enable=true
+# Internal topics with 1 partition: created in milliseconds on first use (the defaults of 50
+# partitions make the first consumer group or transaction wait).
 offsets.topic.replication.factor=1
 offsets.topic.num.partitions=1
 transaction.state.log.replication.factor=1
 transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=1
 share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
+share.coordinator.state.topic.num.partitions=1
 default.replication.factor=1
 min.insync.replicas=1
 group.initial.rebalance.delay.ms=0
@@ -434,6 +458,7 @@ kafka_start() {
   kafka_format
   # setsid + nohup: the broker outlives this script and a Ctrl-C in the calling terminal.
   : >"$KAFKA_LOG"
+  rm -f "$KAFKA_PID" # stale (not ours: checked above); the wait below must see the new one
   setsid nohup bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$KAFKA_PID" \
     "$(kafka_java)" "${KAFKA_JAVA_OPTS[@]}" "$(kafka_cds_opts)" ${LEDGER_KAFKA_JAVA_OPTS:-} \
     -cp "$(kafka_lib)/*" kafka.Kafka "$KAFKA_PROPS" \
