@@ -33,6 +33,12 @@ export const BATCH_SIZE_BUCKETS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 200
 /** Node GC pauses: scavenges take 0.1-2 ms; prom-client's default buckets start at 1 ms. */
 export const GC_SECONDS_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
 
+const UNCONVENTIONAL_DEFAULTS = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
+
 const GRPC_LABELS = ['grpc_service', 'grpc_method', 'grpc_type'] as const;
 
 /** Fills a metric's value when Prometheus scrapes; a failing sampler leaves the last value. */
@@ -284,6 +290,9 @@ export class LedgerMetrics {
     // Node runtime: CPU, memory, heap spaces, GC pauses, event-loop lag, handles.
     if (options.defaultMetrics) {
       collectDefaultMetrics({ register: this.registry, gcDurationBuckets: GC_SECONDS_BUCKETS });
+      // Gauges named like counters (promtool: non-counter metrics should not have "_total");
+      // nodejs_active_{handles,requests,resources}{type} carry the same numbers by type.
+      for (const name of UNCONVENTIONAL_DEFAULTS) this.registry.removeSingleMetric(name);
     }
   }
 }

@@ -21,12 +21,14 @@ export interface OutboxRelayOptions {
 export interface RelayObserver {
   /** a batch was committed to Postgres */
   batch(size: number, seconds: number): void;
-  /** appending failed (Postgres down); the batch will be retried */
+  /** a round failed (Postgres or Redis down); the batch will be retried */
   failure(error: unknown, attempt: number): void;
   /** entries could not be parsed and went to the dead-letter stream */
   deadLetter(count: number): void;
   /** events whose (account, version) another event already holds */
   conflicts(events: readonly OutboxEvent[]): void;
+  /** runs the Postgres append of a batch inside a span linked to the calls that made it */
+  traced<T>(events: readonly OutboxEvent[], append: () => Promise<T>): Promise<T>;
 }
 
 type StreamReply = [stream: string, entries: [id: string, fields: string[]][]][];
@@ -111,7 +113,7 @@ export class OutboxRelay {
     this.unstored = batch;
     if (batch.events.length > 0) {
       const start = process.hrtime.bigint();
-      const result = await this.store.append(batch.events);
+      const result = await this.observer.traced(batch.events, () => this.store.append(batch.events));
       this.observer.batch(batch.events.length, Number(process.hrtime.bigint() - start) / 1e9);
       if (result.conflicts.length > 0) this.observer.conflicts(result.conflicts);
       await this.acknowledge(batch.ids);

@@ -25,7 +25,8 @@ import { createRedisClient } from '../redis/redis-client';
 import { REDIS_CLIENT } from '../redis/redis.module';
 import { RedisLedgerStore } from '../redis/redis-ledger-store';
 import { DurabilityWaiter } from './durability-waiter';
-import { DurableLedgerStore } from './durable-ledger-store';
+import { OutboxTelemetry } from '../observability/persistence-telemetry';
+import { AcknowledgingLedgerStore } from './acknowledging-ledger-store';
 import { DURABLE_CHANNEL, encodeHeads, subscribeToHeads } from './durable-notifications';
 import { OutboxRelay } from './outbox-relay';
 
@@ -33,6 +34,18 @@ import { OutboxRelay } from './outbox-relay';
 const RELAY_REDIS = Symbol('RELAY_REDIS');
 const SUBSCRIBER_REDIS = Symbol('SUBSCRIBER_REDIS');
 const INSTANCE_ID = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+/** Metrics and linked spans (ObservabilityModule); absent when the module is used on its own. */
+const TELEMETRY = { token: OutboxTelemetry, optional: true };
+
+/** Stored W3C traceparents of a batch, at most a bounded number (span links are not free). */
+function traceparentsOf(events: readonly { traceparent: string }[]): string[] {
+  const parents = new Set<string>();
+  for (const e of events) {
+    if (e.traceparent !== '') parents.add(e.traceparent);
+    if (parents.size >= 128) break;
+  }
+  return [...parents];
+}
 
 /** Logs a repeating failure once, then at most every 10 s, so an outage does not flood the log. */
 function throttled(logger: Logger, what: string): (error: unknown, attempt: number) => void {
@@ -84,7 +97,7 @@ function throttled(logger: Logger, what: string): (error: unknown, attempt: numb
     },
     {
       provide: LedgerStore,
-      inject: [REDIS_CLIENT, LuaScripts, CurrencyRegistry, LEDGER_CONFIG, AccountRecovery, DurabilityWaiter],
+      inject: [REDIS_CLIENT, LuaScripts, CurrencyRegistry, LEDGER_CONFIG, AccountRecovery, DurabilityWaiter, TELEMETRY],
       useFactory: (
         redis: Redis,
         scripts: LuaScripts,
@@ -92,9 +105,12 @@ function throttled(logger: Logger, what: string): (error: unknown, attempt: numb
         config: LedgerConfig,
         recovery: AccountRecovery,
         waiter: DurabilityWaiter,
+        telemetry?: OutboxTelemetry,
       ): LedgerStore => {
         const live = new RedisLedgerStore(redis, scripts, currencies, config.ledger, recovery);
-        return config.eventStore.ackMode === 'durable' ? new DurableLedgerStore(live, waiter) : live;
+        return new AcknowledgingLedgerStore(live, config.eventStore.ackMode, waiter, (mode, seconds) =>
+          telemetry?.ackWait(mode, seconds),
+        );
       },
     },
     {
@@ -109,15 +125,17 @@ function throttled(logger: Logger, what: string): (error: unknown, attempt: numb
     },
     {
       provide: OutboxRelay,
-      inject: [RELAY_REDIS, PostgresEventStore, LEDGER_CONFIG, DurabilityWaiter, Snapshotter],
+      inject: [RELAY_REDIS, PostgresEventStore, LEDGER_CONFIG, DurabilityWaiter, Snapshotter, TELEMETRY],
       useFactory: (
         redis: Redis,
         events: PostgresEventStore,
         config: LedgerConfig,
         waiter: DurabilityWaiter,
         snapshotter: Snapshotter,
+        telemetry?: OutboxTelemetry,
       ) => {
         const logger = new Logger(OutboxRelay.name);
+        const logRelayFailure = throttled(logger, 'relay round');
         return new OutboxRelay(
           redis,
           events,
@@ -136,8 +154,17 @@ function throttled(logger: Logger, what: string): (error: unknown, attempt: numb
             snapshotter.noteStored(stored);
           },
           {
-            batch: () => undefined,
-            failure: throttled(logger, 'relay append'),
+            batch: (size, seconds) => telemetry?.relayBatch(size, seconds),
+            failure: (error, attempt) => {
+              telemetry?.relayBatch(0, 0, false);
+              logRelayFailure(error, attempt);
+            },
+            traced: (stored, append) =>
+              telemetry
+                ? telemetry.withLinkedSpan('relay.pg.insert', traceparentsOf(stored), () => append(), {
+                    'ledger.batch_size': stored.length,
+                  })
+                : append(),
             deadLetter: (count) => logger.error(`${count} malformed outbox entries moved to dead-letter streams`),
             conflicts: (events) =>
               logger.error(
@@ -150,9 +177,10 @@ function throttled(logger: Logger, what: string): (error: unknown, attempt: numb
     },
     {
       provide: KafkaPublisher,
-      inject: [DataSource, CurrencyRegistry, LEDGER_CONFIG],
-      useFactory: (db: DataSource, currencies: CurrencyRegistry, config: LedgerConfig) => {
+      inject: [DataSource, CurrencyRegistry, LEDGER_CONFIG, TELEMETRY],
+      useFactory: (db: DataSource, currencies: CurrencyRegistry, config: LedgerConfig, telemetry?: OutboxTelemetry) => {
         const logger = new Logger(KafkaPublisher.name);
+        const logPublishFailure = throttled(logger, 'kafka publish');
         const kafka = new Kafka({
           clientId: config.kafka.clientId,
           brokers: config.kafka.brokers,
@@ -173,7 +201,30 @@ function throttled(logger: Logger, what: string): (error: unknown, attempt: numb
             idlePollMs: 50,
             retryBackoffMaxMs: config.eventStore.retryBackoffMaxMs,
           },
-          { produced: () => undefined, failure: throttled(logger, 'kafka publish'), backlog: () => undefined },
+          {
+            produced: (count, seconds) => telemetry?.kafkaProduce(seconds, true, count),
+            failure: (error, attempt) => {
+              telemetry?.kafkaProduce(0, false);
+              logPublishFailure(error, attempt);
+            },
+            backlog: (pending, oldestAgeSeconds) => {
+              telemetry?.setPending('postgres', pending);
+              telemetry?.setOldestUnpublishedAge(oldestAgeSeconds);
+            },
+            traced: (events, send) =>
+              telemetry
+                ? telemetry.withLinkedSpan(
+                    `kafka.produce ${config.kafka.topic}`,
+                    traceparentsOf(events),
+                    () => send(),
+                    {
+                      'messaging.system': 'kafka',
+                      'messaging.destination.name': config.kafka.topic,
+                      'messaging.batch.message_count': events.length,
+                    },
+                  )
+                : send(),
+          },
         );
       },
     },

@@ -37,15 +37,18 @@ import type { PointInTime } from '../../ledger/ports/event-history';
 export class PostgresEventStore {
   constructor(
     private readonly db: DataSource,
-    private readonly observeQuery: (operation: string, seconds: number) => void = () => undefined,
+    private readonly observeQuery: (operation: string, seconds: number, ok: boolean) => void = () => undefined,
   ) {}
 
   private async timed<T>(operation: string, work: () => Promise<T>): Promise<T> {
     const start = process.hrtime.bigint();
+    let ok = false;
     try {
-      return await work();
+      const result = await work();
+      ok = true;
+      return result;
     } finally {
-      this.observeQuery(operation, Number(process.hrtime.bigint() - start) / 1e9);
+      this.observeQuery(operation, Number(process.hrtime.bigint() - start) / 1e9, ok);
     }
   }
 

@@ -10,9 +10,19 @@ import { DataSource } from 'typeorm';
 import type { LedgerConfig } from '../../config/config';
 import { LEDGER_CONFIG } from '../../config/config.module';
 import { EventHistory } from '../../ledger/ports/event-history';
+import { LOCK_WAITS_SQL, PostgresTelemetry } from '../observability/persistence-telemetry';
 import { createDataSource } from './data-source';
 import { PostgresEventHistory } from './postgres-event-history';
 import { PostgresEventStore } from './postgres-event-store';
+
+/** The pg pool behind TypeORM (its driver's `master`), for pool metrics. */
+function poolState(db: DataSource): { total: number; idle: number; waiting: number } {
+  const pool = db.isInitialized
+    ? ((db.driver as unknown as { master?: { totalCount: number; idleCount: number; waitingCount: number } }).master ??
+      undefined)
+    : undefined;
+  return { total: pool?.totalCount ?? 0, idle: pool?.idleCount ?? 0, waiting: pool?.waitingCount ?? 0 };
+}
 
 /**
  * The event store's connection. Postgres being down at start is not fatal: the pool is
@@ -28,8 +38,18 @@ import { PostgresEventStore } from './postgres-event-store';
     },
     {
       provide: PostgresEventStore,
-      inject: [DataSource],
-      useFactory: (db: DataSource) => new PostgresEventStore(db),
+      inject: [DataSource, { token: PostgresTelemetry, optional: true }],
+      useFactory: (db: DataSource, telemetry?: PostgresTelemetry) => {
+        if (telemetry) {
+          telemetry.samplePool(() => poolState(db));
+          telemetry.sampleLockWaits(async () => {
+            if (!db.isInitialized) return 0;
+            const rows = (await db.query(LOCK_WAITS_SQL)) as { waiting: number }[];
+            return rows[0]?.waiting ?? 0;
+          });
+        }
+        return new PostgresEventStore(db, (operation, seconds, ok) => telemetry?.query(operation, seconds, ok));
+      },
     },
     {
       provide: EventHistory,

@@ -5,6 +5,7 @@ import type Redis from 'ioredis';
 
 export const SCRIPT_NAMES = [
   'claim',
+  'unclaim',
   'open_account',
   'deposit',
   'withdraw',
@@ -15,6 +16,7 @@ export const SCRIPT_NAMES = [
   'release_reservation',
   'expire_reservation',
   'change_account_status',
+  'restore_account',
 ] as const;
 
 export type ScriptName = (typeof SCRIPT_NAMES)[number];

@@ -9,13 +9,10 @@ import {
 import type Redis from 'ioredis';
 import type { LedgerConfig } from '../../config/config';
 import { LEDGER_CONFIG } from '../../config/config.module';
-import { CurrencyRegistry } from '../../ledger/domain/currency';
-import { LedgerStore } from '../../ledger/ports/ledger-store';
 import { RedisTelemetry } from '../observability/redis-telemetry';
 import { ExpirySweeper } from './expiry-sweeper';
 import { LuaScripts } from './lua-scripts';
 import { createRedisClient } from './redis-client';
-import { RedisLedgerStore } from './redis-ledger-store';
 
 /** DI token of the ioredis connection used by the hot path. */
 export const REDIS_CLIENT = Symbol('REDIS_CLIENT');
@@ -41,12 +38,6 @@ const TELEMETRY = { token: RedisTelemetry, optional: true };
       useFactory: (redis: Redis, telemetry?: RedisTelemetry): LuaScripts => new LuaScripts(redis, undefined, telemetry),
     },
     {
-      provide: LedgerStore,
-      inject: [REDIS_CLIENT, LuaScripts, CurrencyRegistry, LEDGER_CONFIG],
-      useFactory: (redis: Redis, scripts: LuaScripts, currencies: CurrencyRegistry, config: LedgerConfig) =>
-        new RedisLedgerStore(redis, scripts, currencies, config.ledger),
-    },
-    {
       provide: ExpirySweeper,
       inject: [REDIS_CLIENT, LuaScripts, LEDGER_CONFIG, TELEMETRY],
       useFactory: (redis: Redis, scripts: LuaScripts, config: LedgerConfig, telemetry?: RedisTelemetry) => {
@@ -68,7 +59,7 @@ const TELEMETRY = { token: RedisTelemetry, optional: true };
       },
     },
   ],
-  exports: [REDIS_CLIENT, LuaScripts, LedgerStore, ExpirySweeper],
+  exports: [REDIS_CLIENT, LuaScripts, ExpirySweeper],
 })
 export class RedisModule implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(RedisModule.name);

@@ -14,30 +14,47 @@ import {
   type TransferInput,
   type TransferResult,
 } from '../../ledger/ports/ledger-store';
-import type { DurabilityWaiter } from './durability-waiter';
+import type { AccountVersion, DurabilityWaiter } from './durability-waiter';
+
+export type AckMode = 'durable' | 'fast';
 
 /**
- * LEDGER_ACK_MODE=durable: every mutation (replays too, since the original may still be in
- * flight) is answered only once Postgres holds the account's events up to the version in the
- * reply. Reads are not held back.
+ * When a mutating call is answered (LEDGER_ACK_MODE):
+ * - durable (default): only once Postgres holds the account's events up to the version in the
+ *   reply; replays too, since the original may still be in flight;
+ * - fast: as soon as Redis applied it (the relay stores it moments later).
+ * Every acknowledgement is reported with its mode and wait, so the mode shows in the metrics.
+ * Reads are not held back.
  */
-export class DurableLedgerStore extends LedgerStore {
+export class AcknowledgingLedgerStore extends LedgerStore {
   constructor(
     private readonly live: LedgerStore,
+    private readonly mode: AckMode,
     private readonly durability: DurabilityWaiter,
+    private readonly onAck: (mode: AckMode, seconds: number) => void = () => undefined,
   ) {
     super();
   }
 
+  private async acknowledge(targets: readonly AccountVersion[]): Promise<void> {
+    if (this.mode === 'fast') {
+      this.onAck('fast', 0);
+      return;
+    }
+    const start = process.hrtime.bigint();
+    await this.durability.waitFor(targets);
+    this.onAck('durable', Number(process.hrtime.bigint() - start) / 1e9);
+  }
+
   private async account<T extends AccountResult>(result: Promise<T>): Promise<T> {
     const r = await result;
-    await this.durability.waitFor([{ accountId: r.account.accountId, version: r.account.version }]);
+    await this.acknowledge([{ accountId: r.account.accountId, version: r.account.version }]);
     return r;
   }
 
   private async reservation(result: Promise<ReservationResult>): Promise<ReservationResult> {
     const r = await result;
-    await this.durability.waitFor([{ accountId: r.account.accountId, version: r.account.version }]);
+    await this.acknowledge([{ accountId: r.account.accountId, version: r.account.version }]);
     return r;
   }
 
@@ -59,7 +76,7 @@ export class DurableLedgerStore extends LedgerStore {
 
   async transfer(input: TransferInput, ctx: CallContext): Promise<TransferResult> {
     const r = await this.live.transfer(input, ctx);
-    await this.durability.waitFor([
+    await this.acknowledge([
       { accountId: r.from.accountId, version: r.from.version },
       { accountId: r.to.accountId, version: r.to.version },
     ]);
