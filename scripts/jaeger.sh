@@ -44,7 +44,7 @@ cmd_up() {
     return 0
   fi
   command -v curl >/dev/null || die "curl is needed for the readiness check (apt-get install curl)"
-  bin="$("$ROOT/scripts/tools.sh" jaeger)"
+  bin="$("$ROOT/scripts/tools.sh" jaeger)/jaeger"
   mkdir -p "$STATE"
   : >"$LOG"
   # setsid + nohup: outlives this script and a Ctrl-C in the calling terminal.

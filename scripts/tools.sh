@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the project's Go-built and Debian-packaged CLI tools into "$LEDGER_CACHE/bin" and prints
-# each tool's path, one per line, in argument order.
+# that directory (one line, on stdout; progress goes to stderr):
 #
-#   scripts/tools.sh grpcurl ghz helm jaeger prometheus promtool
+#   bin="$(scripts/tools.sh grpcurl ghz)" && "$bin/grpcurl" --version
+#   tools: grpcurl ghz helm jaeger prometheus promtool
 #
 # Builds come from the Go module proxy with GOPATH/GOCACHE under the cache dir, so a second run (or a
 # rebuild after a version bump) reuses downloaded modules and compiled packages. A tool is rebuilt
@@ -117,7 +118,6 @@ install_one() {
     prometheus | promtool) install_prometheus ;;
     *) die "unknown tool '$1' (known: grpcurl ghz helm jaeger prometheus promtool)" ;;
   esac
-  echo "$BIN/$1"
 }
 
 main() {
@@ -125,6 +125,7 @@ main() {
   mkdir -p "$BIN" "$CACHE/tmp"
   local tool
   for tool in "$@"; do install_one "$tool"; done
+  echo "$BIN"
 }
 
 main "$@"
