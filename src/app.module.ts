@@ -7,6 +7,8 @@ import { GrpcHealthReporter, GRPC_HEALTH } from './health/grpc-health-reporter';
 import { HealthController } from './health/health.controller';
 import { ObservabilityModule } from './infrastructure/observability/observability.module';
 import type { ObservabilityOptions } from './infrastructure/observability/observability-options';
+import { OutboxModule } from './infrastructure/outbox/outbox.module';
+import { PostgresModule } from './infrastructure/postgres/postgres.module';
 import { RedisModule } from './infrastructure/redis/redis.module';
 import { CurrencyRegistry } from './ledger/domain/currency';
 import { parseExtraAssets } from './ledger/domain/currency';
@@ -41,6 +43,8 @@ export class AppModule {
         ObservabilityModule.forRoot(config, observability),
         CoreModule,
         RedisModule,
+        PostgresModule,
+        OutboxModule,
         LedgerModule,
       ],
       controllers: [HealthController],

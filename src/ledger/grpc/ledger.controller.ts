@@ -1,7 +1,5 @@
-import { status as GrpcStatus } from '@grpc/grpc-js';
 import { Controller } from '@nestjs/common';
 import { type Command, CommandBus, QueryBus } from '@nestjs/cqrs';
-import { RpcException } from '@nestjs/microservices';
 import {
   type AccountReply,
   type AmendReservationRequest,
@@ -36,7 +34,10 @@ import { CommandSteps } from '../commands/shared/command-steps';
 import { TransferFundsCommand } from '../commands/transfer-funds/transfer-funds.command';
 import { WithdrawFundsCommand } from '../commands/withdraw-funds/withdraw-funds.command';
 import type { AccountResult, ReservationResult } from '../ports/ledger-store';
+import type { PointInTime } from '../ports/event-history';
 import { GetAccountQuery } from '../queries/get-account/get-account.query';
+import { GetBalanceAtQuery } from '../queries/get-balance-at/get-balance-at.query';
+import { ListAccountEventsQuery } from '../queries/list-account-events/list-account-events.query';
 import { GetReservationQuery } from '../queries/get-reservation/get-reservation.query';
 import { ProtoMapper } from './to-proto';
 
@@ -179,11 +180,28 @@ export class LedgerController implements LedgerServiceController {
     return this.reservationReply(await this.queries.execute(new GetReservationQuery(request.reservationId)));
   }
 
-  listAccountEvents(_request: ListAccountEventsRequest): Promise<ListAccountEventsReply> {
-    throw new RpcException({ code: GrpcStatus.UNIMPLEMENTED, message: 'ListAccountEvents needs the event store' });
+  async listAccountEvents(request: ListAccountEventsRequest): Promise<ListAccountEventsReply> {
+    const page = await this.queries.execute(
+      new ListAccountEventsQuery(request.accountId, Number(request.fromVersion || 0), request.limit),
+    );
+    return { events: page.events.map((e) => this.toProto.event(e)), nextFromVersion: String(page.nextFromVersion) };
   }
 
-  getBalanceAt(_request: GetBalanceAtRequest): Promise<BalanceAtReply> {
-    throw new RpcException({ code: GrpcStatus.UNIMPLEMENTED, message: 'GetBalanceAt needs the event store' });
+  async getBalanceAt(request: GetBalanceAtRequest): Promise<BalanceAtReply> {
+    const account = await this.queries.execute(new GetBalanceAtQuery(request.accountId, pointInTime(request)));
+    return { account: this.toProto.account(account) };
   }
+}
+
+/** The request's `at` oneof (proto-loader names the field that is set in `at`). */
+function pointInTime(request: GetBalanceAtRequest & { at?: string }): PointInTime | undefined {
+  if (request.at === 'version' || (request.at === undefined && request.version && request.version !== '0')) {
+    return { version: Number(request.version) };
+  }
+  if (request.at === 'time' || (request.at === undefined && request.time)) {
+    const time = request.time;
+    if (!time) return undefined;
+    return { timeMs: Number(time.seconds) * 1000 + Math.floor(time.nanos / 1_000_000) };
+  }
+  return undefined;
 }

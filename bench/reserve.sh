@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Open-loop latency of Reserve: ghz at a fixed arrival rate against the built service, one fresh
+# reservation id per request (no replays), on an account funded for the whole run.
+#
+#   bench/reserve.sh [--mode durable|fast] [--rps N] [--seconds S] [--label NAME]
+#
+# Needs the stack (scripts/stack.sh up) and a build (npm run build). Starts its own service
+# process on free ports, writes reports/<label>.json (ghz) and prints p50/p90/p99/max.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+mode=durable rps=1000 seconds=10 label=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --mode) mode=$2; shift 2 ;;
+    --rps) rps=$2; shift 2 ;;
+    --seconds) seconds=$2; shift 2 ;;
+    --label) label=$2; shift 2 ;;
+    *) echo "unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+label=${label:-reserve-$mode-${rps}rps}
+bin="$(bash scripts/tools.sh ghz grpcurl | tail -1)"
+node_bin="$(bash scripts/node24.sh)"
+grpc_port=$((50100 + RANDOM % 800)) http_port=$((9500 + RANDOM % 400))
+log="$(mktemp)"
+LEDGER_ACK_MODE=$mode LEDGER_GRPC_ADDRESS=127.0.0.1:$grpc_port LEDGER_HTTP_PORT=$http_port LOG_LEVEL=warn \
+  "$node_bin/node" dist/src/main.js >"$log" 2>&1 &
+pid=$!
+trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null || true; rm -f "$log"' EXIT
+for _ in $(seq 1 100); do
+  curl -sf "127.0.0.1:$http_port/health/ready" >/dev/null && break
+  sleep 0.1
+done
+account="bench-$(date +%s)-$RANDOM"
+g() { "$bin/grpcurl" -plaintext -d "$2" "127.0.0.1:$grpc_port" "ledger.v1.LedgerService/$1" >/dev/null; }
+g OpenAccount "{\"account_id\":\"$account\",\"currency\":\"USD\"}"
+g Deposit "{\"transaction_id\":\"$account-funding\",\"account_id\":\"$account\",\"amount\":{\"amount\":\"1000000000.00\",\"currency\":\"USD\"}}"
+mkdir -p reports
+total=$((rps * seconds))
+"$bin/ghz" --insecure --call ledger.v1.LedgerService/Reserve \
+  --rps "$rps" -n "$total" --concurrency 64 --connections 4 --timeout 5s \
+  -d "{\"reservation_id\":\"$account-{{.RequestNumber}}\",\"account_id\":\"$account\",\"amount\":{\"amount\":\"0.01\",\"currency\":\"USD\"}}" \
+  --format json --output "reports/$label.json" "127.0.0.1:$grpc_port"
+node_summary='const r=require(process.argv[1]);const ms=(ns)=>(ns/1e6).toFixed(2);const p=Object.fromEntries(r.latencyDistribution.map(d=>[d.percentage,d.latency]));
+console.log(`${process.argv[2]}: count=${r.count} rps=${r.rps.toFixed(0)} p50=${ms(p[50])}ms p90=${ms(p[90])}ms p99=${ms(p[99])}ms max=${ms(r.slowest)}ms errors=${JSON.stringify(r.statusCodeDistribution)}`)'
+"$node_bin/node" -e "$node_summary" "$root/reports/$label.json" "$label"
