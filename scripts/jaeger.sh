@@ -48,6 +48,7 @@ cmd_up() {
   mkdir -p "$STATE"
   : >"$LOG"
   # setsid + nohup: outlives this script and a Ctrl-C in the calling terminal.
+  # shellcheck disable=SC2016 # $$ is the inner shell's pid (written before exec)
   setsid nohup bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$PID" \
     "$bin" --config "$CONFIG" >>"$LOG" 2>&1 </dev/null &
   deadline=$((SECONDS + TIMEOUT))

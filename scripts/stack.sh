@@ -109,7 +109,7 @@ apt_install() {
   fi
   local apt=(env DEBIAN_FRONTEND=noninteractive apt-get -y -q -o DPkg::Lock::Timeout=300)
   local aptlog="$STATE/apt.log"
-  if [ -z "$(ls -A /var/lib/apt/lists 2>/dev/null | grep -v -e lock -e partial)" ]; then
+  if ! compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null; then # never updated
     as_root "${apt[@]}" update >>"$aptlog" 2>&1 || { tail -n 20 "$aptlog" >&2; die "apt-get update failed"; }
   fi
   if ! as_root "${apt[@]}" install --no-install-recommends "${missing[@]}" >>"$aptlog" 2>&1; then
@@ -348,6 +348,7 @@ kafka_fetch() {
     >"$tmp/mvn.log" 2>&1 \
     || { tail -n 30 "$tmp/mvn.log" >&2; die "kafka: mvn dependency:copy-dependencies failed"; }
   touch "$tmp/.complete"
+  chmod 755 "$tmp" # mktemp made it 0700
   rm -rf "$dir"
   mv "$tmp" "$dir"
 }
@@ -459,6 +460,7 @@ kafka_start() {
   # setsid + nohup: the broker outlives this script and a Ctrl-C in the calling terminal.
   : >"$KAFKA_LOG"
   rm -f "$KAFKA_PID" # stale (not ours: checked above); the wait below must see the new one
+  # shellcheck disable=SC2016,SC2086 # $$ is the inner shell's; extra JVM options are split on purpose
   setsid nohup bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$KAFKA_PID" \
     "$(kafka_java)" "${KAFKA_JAVA_OPTS[@]}" "$(kafka_cds_opts)" ${LEDGER_KAFKA_JAVA_OPTS:-} \
     -cp "$(kafka_lib)/*" kafka.Kafka "$KAFKA_PROPS" \
