@@ -2,10 +2,10 @@ import { Metadata, status } from '@grpc/grpc-js';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { InMemorySpanExporter, ReadableSpan } from '@opentelemetry/sdk-trace';
 import { Client } from 'pg';
-import { loadConfig } from '../../src/config/config';
 import { type RunningLedger, startLedger, uid } from '../support/ledger-app';
 import type { Reply } from '../support/ledger-client';
 import { type SpanNode, shapeOf, startInMemoryTracing, treeOf } from './support/in-memory-tracing';
+import { PrivateStack } from './support/private-stack';
 
 /**
  * The span tree of every command, exported to memory by the real OTel SDK while the real app
@@ -17,14 +17,17 @@ const SERVICE = 'ledger.v1.LedgerService';
 
 describe('observability: span tree of each command (in-memory exporter)', () => {
   let exporter: InMemorySpanExporter;
+  let stack: PrivateStack;
   let ledger: RunningLedger;
 
   beforeAll(async () => {
     exporter = startInMemoryTracing();
-    ledger = await startLedger();
+    stack = await PrivateStack.start();
+    ledger = await startLedger(stack.env());
   });
   afterAll(async () => {
-    await ledger.close();
+    await ledger?.close();
+    await stack?.stop();
   });
 
   /** Makes the call with a fresh client trace and returns the spans of that trace as a tree. */
@@ -254,7 +257,7 @@ describe('observability: span tree of each command (in-memory exporter)', () => 
       accountId: account,
       amount: { amount: '1.00', currency: 'USD' },
     });
-    const pg = new Client({ connectionString: loadConfig(process.env).postgres.url });
+    const pg = new Client({ connectionString: stack.databaseUrl });
     await pg.connect();
     try {
       const stored = await eventually(async () => {

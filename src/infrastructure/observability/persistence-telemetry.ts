@@ -36,7 +36,7 @@
 import { performance } from 'node:perf_hooks';
 import { type Attributes, INVALID_SPAN_CONTEXT, type Span, trace } from '@opentelemetry/api';
 import type { LedgerMetrics } from './ledger-metrics';
-import { noteRemoteCallEnd, noteRemoteCallStart } from './timed-steps';
+import { noteRemoteCall, noteRemoteCallEnd, noteRemoteCallStart } from './timed-steps';
 import { type Tracing, withLinkedSpan } from './tracing';
 
 export const MAX_OPERATIONS = 32;
@@ -66,10 +66,18 @@ export class PostgresTelemetry {
     if (this.operations.has(name)) return name;
     if (this.operations.size >= MAX_OPERATIONS) return 'other';
     this.operations.add(name);
+    // Errors start at 0, so that rate() and alerts see the series before the first failure.
+    this.metrics.pgQueryErrors.labels(name).inc(0);
     return name;
   }
 
   query(operation: string, seconds: number, ok = true): void {
+    const end = performance.now();
+    noteRemoteCall(end - seconds * 1000, end);
+    this.record(operation, seconds, ok);
+  }
+
+  private record(operation: string, seconds: number, ok: boolean): void {
     const label = this.operation(operation);
     this.metrics.pgQuerySeconds.labels(label).observe(seconds);
     if (!ok) this.metrics.pgQueryErrors.labels(label).inc();
@@ -86,7 +94,7 @@ export class PostgresTelemetry {
     } finally {
       const end = performance.now();
       noteRemoteCallEnd(end);
-      this.query(operation, (end - start) / 1000, ok);
+      this.record(operation, (end - start) / 1000, ok);
     }
   }
 

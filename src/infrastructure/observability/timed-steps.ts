@@ -34,6 +34,15 @@ export function noteRemoteCallEnd(now: number): void {
   if (timing) timing.mark = now;
 }
 
+/** A call timed by its caller and reported once done: both ends at once. */
+export function noteRemoteCall(start: number, end: number): void {
+  const timing = repositoryTimings.getStore();
+  if (!timing || start < timing.mark) return;
+  timing.preparingMs += start - timing.mark;
+  timing.remoteCalls++;
+  timing.mark = end;
+}
+
 /** A reason code for any error: the contract's ErrorReason, or INTERNAL for a bug. */
 export function reasonOf(error: unknown): string {
   return error instanceof LedgerError ? error.reason : 'INTERNAL';
