@@ -101,6 +101,30 @@ export function protoView(record: KafkaRecord): Record<string, unknown> {
   };
 }
 
+/** An AccountEvent as the test's gRPC client decodes it (enums as names), in the shape of expectedProtoOfRow. */
+export function clientEventView(e: Reply): Record<string, unknown> {
+  return {
+    eventId: e['eventId'],
+    accountId: e['accountId'],
+    version: e['version'],
+    type: e['type'],
+    occurredAtMs: timestampMs(e['occurredAt'] as { seconds: string; nanos: number }),
+    currency: e['currency'],
+    amount: e['amount'],
+    balanceAfter: e['balanceAfter'],
+    heldAfter: e['heldAfter'],
+    referenceId: e['referenceId'],
+    reservationId: e['reservationId'],
+    counterpartyAccountId: e['counterpartyAccountId'],
+    metadata: e['metadata'],
+    orderId: e['orderId'],
+    expiresAtMs: timestampMs(e['expiresAt'] as { seconds: string; nanos: number } | undefined),
+    final: e['final'],
+    reason: e['reason'],
+    overdraftLimit: e['overdraftLimit'],
+  };
+}
+
 const ACCOUNT_STATUS = {
   OPEN: 'ACCOUNT_STATUS_OPEN',
   FROZEN: 'ACCOUNT_STATUS_FROZEN',
