@@ -2,6 +2,10 @@ import { type RunningLedger, startLedger, uid } from '../support/ledger-app';
 import type { Reply } from '../support/ledger-client';
 import { expectRejected, figures, LedgerDriver, money } from '../support/ledger-expect';
 
+// Calls wait for durable acks (Postgres) and machines are shared: generous per-test budget;
+// liveness bounds that matter are asserted explicitly inside the tests.
+jest.setTimeout(30_000);
+
 describe('accounts: OpenAccount, GetAccount, FreezeAccount, UnfreezeAccount, CloseAccount', () => {
   let ledger: RunningLedger;
   let l: LedgerDriver;

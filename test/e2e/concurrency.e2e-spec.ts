@@ -37,6 +37,10 @@ function usd(centsValue: number): string {
   return `${sign}${Math.floor(abs / 100)}.${String(abs % 100).padStart(2, '0')}`;
 }
 
+// Calls wait for durable acks (Postgres) and machines are shared: generous per-test budget;
+// liveness bounds that matter are asserted explicitly inside the tests.
+jest.setTimeout(30_000);
+
 describe('concurrency: many calls at once on the same account, reservation or id', () => {
   let ledger: RunningLedger;
   let l: LedgerDriver;

@@ -5,6 +5,10 @@ import { expectRejected, figures, LedgerDriver, money } from '../support/ledger-
 /** 2^53-1 minor units of a scale-2 currency. */
 const MAX_USD = '90071992547409.91';
 
+// Calls wait for durable acks (Postgres) and machines are shared: generous per-test budget;
+// liveness bounds that matter are asserted explicitly inside the tests.
+jest.setTimeout(30_000);
+
 describe('movements: Deposit, Withdraw, Transfer', () => {
   let ledger: RunningLedger;
   let l: LedgerDriver;

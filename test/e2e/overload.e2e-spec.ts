@@ -10,6 +10,10 @@ import { PrivateRedis } from '../support/redis-server';
  * it (workers off, as when the event store is stuck; acks therefore "fast"), the 11th event is
  * refused with RESOURCE_EXHAUSTED / OVERLOADED, and nothing changes.
  */
+// Calls wait for durable acks (Postgres) and machines are shared: generous per-test budget;
+// liveness bounds that matter are asserted explicitly inside the tests.
+jest.setTimeout(30_000);
+
 describe('overload: a full outbox refuses new work with OVERLOADED and changes nothing', () => {
   let redis: PrivateRedis;
   let direct: Redis;

@@ -22,6 +22,10 @@ function blockRedis(redis: Redis, ms: number): Promise<unknown> {
   return redis.eval(script, 0, ms);
 }
 
+// Calls wait for durable acks (Postgres) and machines are shared: generous per-test budget;
+// liveness bounds that matter are asserted explicitly inside the tests.
+jest.setTimeout(30_000);
+
 describe('redis outage: fail fast with UNAVAILABLE / DEPENDENCY_UNAVAILABLE, recover without a restart', () => {
   let redis: PrivateRedis;
   let ledger: RunningLedger;
