@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type DecodedError, decodeError, type LedgerClient, type Reply } from './ledger-client';
 import { expectReason, money } from './ledger-expect';
 import { uid } from './ledger-app';
@@ -77,6 +78,8 @@ export interface WorkloadOptions {
   timeoutMs?: number;
   /** share of deliberate replays of earlier successful ops (default 0.04) */
   replayShare?: number;
+  /** a worker whose call failed other than by a business reject waits this long (a client's backoff) */
+  backoffAfterUnavailableMs?: number;
 }
 
 /**
@@ -279,6 +282,8 @@ export class Workload {
         const outcome = await this.execute(this.next());
         this.outcomes.push(outcome);
         if (outcome.reply && afterReply) await afterReply(outcome);
+        const backoff = this.options.backoffAfterUnavailableMs ?? 0;
+        if (backoff > 0 && outcome.error && !BUSINESS_REJECTS.has(outcome.error.reason ?? '')) await sleep(backoff);
       }
     };
     await Promise.all(Array.from({ length: concurrency }, () => worker()));
