@@ -108,7 +108,7 @@ export class Workload {
     return list[Math.floor(this.random() * list.length)] as T;
   }
 
-  /** 1 .. maxMajor units of 100 minor units (cents for USD, 100 yen steps' worth of yen for JPY). */
+  /** 1 .. maxMajor * 100 minor units: up to maxMajor dollars in USD, maxMajor * 100 yen in JPY. */
   private amount(maxMajor: number): bigint {
     return BigInt(Math.floor(this.random() * maxMajor * 100)) + 1n;
   }
