@@ -212,8 +212,9 @@ export class GrpcTelemetryInterceptor implements NestInterceptor {
       const message = error instanceof Error ? error.message : String(error);
       this.logger.warn(fields, `${method.method} rejected: ${message}`);
     } else {
-      // The cause stays in our logs (the caller gets INTERNAL without it).
-      fields['err'] = error;
+      // The cause stays in our logs (the caller gets INTERNAL without it), but only its name,
+      // message, code and stack: driver errors carry query parameters and connection details.
+      fields['err'] = errorFields(error);
       const message = error instanceof LedgerError ? error.message : 'unexpected error';
       this.logger.error(fields, `${method.method} failed: ${message}`);
     }
@@ -258,6 +259,17 @@ export class GrpcTelemetryInterceptor implements NestInterceptor {
       labels,
     };
   }
+}
+
+export function errorFields(error: unknown): Record<string, unknown> {
+  if (!(error instanceof Error)) return { type: typeof error, message: String(error) };
+  const code = (error as { code?: unknown }).code;
+  return {
+    type: error.name,
+    message: error.message,
+    ...(typeof code === 'string' || typeof code === 'number' ? { code } : {}),
+    stack: error.stack,
+  };
 }
 
 function isReplayed(reply: unknown): boolean {
