@@ -10,7 +10,7 @@ if not a then
   return not_found(ARGV[7])
 end
 if a.st == target then
-  return { 'REPLAY', cjson.encode({ account = account_view(a) }) }
+  return { 'REPLAY', replay_json({ account = account_view(a) }, a) }
 end
 if a.st == 'CLOSED' then
   return status_reject(a)
@@ -28,4 +28,4 @@ emit(KEYS[2], a, now_ms(), { traceparent = ARGV[1], ikey = 'status:' .. a.id .. 
   id = ARGV[6], type = types[target], x = cjson.encode({ reason = ARGV[5] }),
 })
 save_account(KEYS[1], a)
-return { 'OK', cjson.encode({ account = account_view(a) }) }
+return { 'OK', reply_json({ account = account_view(a) }) }

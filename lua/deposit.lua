@@ -32,6 +32,6 @@ emit(KEYS[3], a, now_ms(), { traceparent = ARGV[1], ikey = 'tx:' .. tx, h = h },
   id = ARGV[9], type = 'FUNDS_DEPOSITED', amt = amt, ref = tx, meta = ARGV[7],
 })
 save_account(KEYS[1], a)
-local reply = cjson.encode({ account = account_view(a) })
+local reply = reply_json({ account = account_view(a) })
 idem_store(KEYS[2], h, reply, tonumber(ARGV[2]))
 return { 'OK', reply }

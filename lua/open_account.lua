@@ -10,7 +10,7 @@ if a then
   if a.h ~= h then
     return reject('ACCOUNT_EXISTS', 'account ' .. id .. ' exists with a different currency, limit or metadata')
   end
-  return { 'REPLAY', cjson.encode({ account = account_view(a) }) }
+  return { 'REPLAY', replay_json({ account = account_view(a) }, a) }
 end
 local max_len = tonumber(ARGV[3])
 if outbox_full(KEYS[2], max_len) then
@@ -23,4 +23,4 @@ emit(KEYS[2], a, ts, { traceparent = ARGV[1], ikey = 'open:' .. id, h = h }, {
 })
 redis.call('HSET', KEYS[1], 'id', id, 'cur', cur, 'od', s(od), 'opened', a.opened, 'meta', meta, 'h', h)
 save_account(KEYS[1], a)
-return { 'OK', cjson.encode({ account = account_view(a) }) }
+return { 'OK', reply_json({ account = account_view(a) }) }

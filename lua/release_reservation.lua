@@ -12,7 +12,7 @@ if not r then
 end
 local a = load_account(KEYS[1])
 if r.st == 'RELEASED' then
-  return { 'REPLAY', reservation_reply(a, r) }
+  return { 'REPLAY', reservation_replay(a, r) }
 end
 if r.st ~= 'ACTIVE' then
   return reservation_not_active(r)

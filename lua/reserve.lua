@@ -19,7 +19,7 @@ if existing then
   if existing.h ~= h or not a then
     return reject('IDEMPOTENCY_CONFLICT', 'reservation ' .. rid .. ' exists with different parameters')
   end
-  return { 'REPLAY', reservation_reply(a, existing) }
+  return { 'REPLAY', reservation_replay(a, existing) }
 end
 if not a then
   return not_found(ARGV[11])

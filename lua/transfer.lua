@@ -58,6 +58,6 @@ emit(KEYS[5], to, ts, ctx, {
 })
 save_account(KEYS[1], from)
 save_account(KEYS[2], to)
-local reply = cjson.encode({ account = account_view(from), to = account_view(to) })
+local reply = reply_json({ account = account_view(from), to = account_view(to) })
 idem_store(KEYS[3], h, reply, tonumber(ARGV[2]))
 return { 'OK', reply }

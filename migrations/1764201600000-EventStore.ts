@@ -40,6 +40,12 @@ export class EventStore1764201600000 implements MigrationInterface {
     await queryRunner.query(
       `CREATE INDEX ledger_events_reservation ON ledger_events (reservation_id) WHERE reservation_id <> ''`,
     );
+    // Holds with an expiry, by expiry: after Redis lost its data, the accounts whose holds must
+    // still expire are rebuilt at once instead of when something touches them.
+    await queryRunner.query(
+      `CREATE INDEX ledger_events_reserved_expiry ON ledger_events (((payload->>'expires_at_ms')::bigint))
+        WHERE type = 'FUNDS_RESERVED'`,
+    );
     await queryRunner.query(`
       CREATE TABLE ledger_idempotency (
         idempotency_key TEXT NOT NULL,

@@ -32,7 +32,9 @@ local function in_range(n)
   return n <= MAX_MINOR and n >= -MAX_MINOR
 end
 
-local ACCOUNT_FIELDS = { 'id', 'cur', 'st', 'bal', 'held', 'od', 'ver', 'opened', 'meta', 'h' }
+-- lev: id of the account's last event, so that a replay answered from current state can still be
+-- held back until that event is durable.
+local ACCOUNT_FIELDS = { 'id', 'cur', 'st', 'bal', 'held', 'od', 'ver', 'opened', 'meta', 'h', 'lev' }
 
 local function load_account(key)
   local v = redis.call('HMGET', key, unpack(ACCOUNT_FIELDS))
@@ -41,12 +43,33 @@ local function load_account(key)
   end
   return {
     id = v[1], cur = v[2], st = v[3], bal = tonumber(v[4]), held = tonumber(v[5]),
-    od = tonumber(v[6]), ver = tonumber(v[7]), opened = v[8], meta = v[9], h = v[10],
+    od = tonumber(v[6]), ver = tonumber(v[7]), opened = v[8], meta = v[9], h = v[10], lev = v[11] or '',
   }
 end
 
 local function save_account(key, a)
-  redis.call('HSET', key, 'st', a.st, 'bal', s(a.bal), 'held', s(a.held), 'ver', s(a.ver))
+  redis.call('HSET', key, 'st', a.st, 'bal', s(a.bal), 'held', s(a.held), 'ver', s(a.ver), 'lev', a.lev or '')
+end
+
+-- Ids of the events this script appended, in order: the reply carries them so that a durable
+-- acknowledgement waits for exactly these events (not for a version another event may reuse
+-- after Redis lost data).
+local EMITTED = {}
+
+-- The reply of a call that changed something: its state plus the events it appended.
+local function reply_json(t)
+  if #EMITTED > 0 then
+    t.ev = EMITTED
+  end
+  return cjson.encode(t)
+end
+
+-- The reply of a replay answered from current state: wait for the account's last event.
+local function replay_json(t, a)
+  if a and a.lev and a.lev ~= '' then
+    t.ev = { a.lev }
+  end
+  return cjson.encode(t)
 end
 
 local function account_view(a)
@@ -87,6 +110,8 @@ end
 -- store keeps the last two forever to answer replays older than Redis's retention.
 local function emit(outbox, a, ts, ctx, ev)
   a.ver = a.ver + 1
+  a.lev = ev.id
+  EMITTED[#EMITTED + 1] = ev.id
   redis.call('XADD', outbox, '*',
     'id', ev.id, 'acct', a.id, 'ver', s(a.ver), 'type', ev.type, 'ts', s(ts), 'cur', a.cur,
     'amt', s(ev.amt or 0), 'bal', s(a.bal), 'held', s(a.held), 'ref', ev.ref or '',
@@ -168,5 +193,9 @@ local function release_remainder(acct_key, res_key, expiry_key, outbox, a, r, ts
 end
 
 local function reservation_reply(a, r)
-  return cjson.encode({ account = account_view(a), reservation = reservation_view(r) })
+  return reply_json({ account = account_view(a), reservation = reservation_view(r) })
+end
+
+local function reservation_replay(a, r)
+  return replay_json({ account = account_view(a), reservation = reservation_view(r) }, a)
 end

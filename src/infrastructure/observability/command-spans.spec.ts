@@ -70,12 +70,12 @@ class ScriptedStore extends LedgerStore {
 
   private async account(...names: ScriptName[]): Promise<AccountResult> {
     await this.scripts(...names);
-    return { account: ACCOUNT, replayed: false };
+    return { account: ACCOUNT, replayed: false, events: [] };
   }
 
   private async reservation(...names: ScriptName[]): Promise<ReservationResult> {
     await this.scripts(...names);
-    return { reservation: RESERVATION, account: ACCOUNT, replayed: false };
+    return { reservation: RESERVATION, account: ACCOUNT, replayed: false, events: [] };
   }
 
   openAccount = (): Promise<AccountResult> => this.account('open_account');
@@ -84,7 +84,7 @@ class ScriptedStore extends LedgerStore {
   withdraw = (): Promise<AccountResult> => this.account('claim', 'withdraw');
   transfer = async (): Promise<TransferResult> => {
     await this.scripts('claim', 'transfer');
-    return { from: ACCOUNT, to: { ...ACCOUNT, accountId: 'acct-2' }, replayed: false };
+    return { from: ACCOUNT, to: { ...ACCOUNT, accountId: 'acct-2' }, replayed: false, events: [] };
   };
   reserve = (): Promise<ReservationResult> => this.reservation('claim', 'reserve');
   amend = (): Promise<ReservationResult> => this.reservation('amend_reservation');

@@ -14,14 +14,14 @@ import {
   type TransferInput,
   type TransferResult,
 } from '../../ledger/ports/ledger-store';
-import type { AccountVersion, DurabilityWaiter } from './durability-waiter';
+import type { DurabilityWaiter } from './durability-waiter';
 
 export type AckMode = 'durable' | 'fast';
 
 /**
  * When a mutating call is answered (LEDGER_ACK_MODE):
- * - durable (default): only once Postgres holds the account's events up to the version in the
- *   reply; replays too, since the original may still be in flight;
+ * - durable (default): only once Postgres holds the events the call appended; replays too
+ *   (they wait for the original's events, which may still be in flight);
  * - fast: as soon as Redis applied it (the relay stores it moments later).
  * Every acknowledgement is reported with its mode and wait, so the mode shows in the metrics.
  * Reads are not held back.
@@ -36,25 +36,25 @@ export class AcknowledgingLedgerStore extends LedgerStore {
     super();
   }
 
-  private async acknowledge(targets: readonly AccountVersion[]): Promise<void> {
+  private async acknowledge(result: { events: readonly string[] }): Promise<void> {
     if (this.mode === 'fast') {
       this.onAck('fast', 0);
       return;
     }
     const start = process.hrtime.bigint();
-    await this.durability.waitFor(targets);
+    await this.durability.waitFor(result.events);
     this.onAck('durable', Number(process.hrtime.bigint() - start) / 1e9);
   }
 
   private async account<T extends AccountResult>(result: Promise<T>): Promise<T> {
     const r = await result;
-    await this.acknowledge([{ accountId: r.account.accountId, version: r.account.version }]);
+    await this.acknowledge(r);
     return r;
   }
 
   private async reservation(result: Promise<ReservationResult>): Promise<ReservationResult> {
     const r = await result;
-    await this.acknowledge([{ accountId: r.account.accountId, version: r.account.version }]);
+    await this.acknowledge(r);
     return r;
   }
 
@@ -76,10 +76,7 @@ export class AcknowledgingLedgerStore extends LedgerStore {
 
   async transfer(input: TransferInput, ctx: CallContext): Promise<TransferResult> {
     const r = await this.live.transfer(input, ctx);
-    await this.acknowledge([
-      { accountId: r.from.accountId, version: r.from.version },
-      { accountId: r.to.accountId, version: r.to.version },
-    ]);
+    await this.acknowledge(r);
     return r;
   }
 

@@ -2,13 +2,14 @@ import type Redis from 'ioredis';
 
 export const DURABLE_CHANNEL = 'ledger:durable';
 
-/** The relay's "stored up to" reports, carried to every instance on this Redis. */
-export function encodeHeads(heads: ReadonlyMap<string, number>): string {
-  return JSON.stringify([...heads]);
+/** The relay's "stored" reports (event ids), carried to every instance on this Redis. */
+export function encodeStored(eventIds: readonly string[]): string {
+  return JSON.stringify(eventIds);
 }
 
-export function decodeHeads(message: string): Map<string, number> {
-  return new Map(JSON.parse(message) as [string, number][]);
+export function decodeStored(message: string): string[] {
+  const value: unknown = JSON.parse(message);
+  return Array.isArray(value) ? value.filter((id): id is string => typeof id === 'string') : [];
 }
 
 /**
@@ -16,9 +17,9 @@ export function decodeHeads(message: string): Map<string, number> {
  * nothing else). Pub/sub may drop a message on a reconnect; DurabilityWaiter polls Postgres
  * as well, so a lost report only delays an answer.
  */
-export function subscribeToHeads(subscriber: Redis, onHeads: (heads: Map<string, number>) => void): void {
+export function subscribeToStored(subscriber: Redis, onStored: (eventIds: string[]) => void): void {
   subscriber.on('message', (channel: string, message: string) => {
-    if (channel === DURABLE_CHANNEL) onHeads(decodeHeads(message));
+    if (channel === DURABLE_CHANNEL) onStored(decodeStored(message));
   });
   // Subscribe on every (re)connect: harmless when ioredis already re-subscribed by itself, and
   // needed when Redis was down at start.

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Redis from 'ioredis';
-import type { PostgresEventStore } from '../postgres/postgres-event-store';
+import { OutboxBatchLostError, type PostgresEventStore } from '../postgres/postgres-event-store';
 import { RedisKeys } from '../redis/redis-keys';
 import { type OutboxEvent, parseOutboxEntry } from './outbox-entry';
 import { RelayLeaderLease } from './relay-leader';
@@ -27,6 +27,10 @@ export interface RelayObserver {
   deadLetter(count: number): void;
   /** events whose (account, version) another event already holds */
   conflicts(events: readonly OutboxEvent[]): void;
+  /** the relay found no consumer group: first start, or Redis lost its data */
+  redisReset(): void;
+  /** a batch read before Redis lost its data was dropped instead of stored (never acknowledged) */
+  lost(events: readonly OutboxEvent[]): void;
   /** runs the Postgres append of a batch inside a span linked to the calls that made it */
   traced<T>(events: readonly OutboxEvent[], append: () => Promise<T>): Promise<T>;
 }
@@ -62,7 +66,8 @@ export class OutboxRelay {
     private readonly redis: Redis,
     private readonly store: PostgresEventStore,
     private readonly options: OutboxRelayOptions,
-    private readonly onStored: (heads: Map<string, number>, events: readonly OutboxEvent[]) => void,
+    /** events now in Postgres (inserted by this batch or before), conflicts excluded */
+    private readonly onStored: (events: readonly OutboxEvent[]) => void,
     private readonly observer: RelayObserver,
   ) {
     this.keys = new RedisKeys(options.buckets);
@@ -113,16 +118,46 @@ export class OutboxRelay {
     this.unstored = batch;
     if (batch.events.length > 0) {
       const start = process.hrtime.bigint();
-      const result = await this.observer.traced(batch.events, () => this.store.append(batch.events));
+      let result;
+      try {
+        result = await this.observer.traced(batch.events, () =>
+          this.store.append(batch.events, () => this.stillInRedis(batch.ids)),
+        );
+      } catch (error) {
+        if (!(error instanceof OutboxBatchLostError)) throw error;
+        // Redis lost its data (and these entries) after they were read: nothing to acknowledge.
+        this.observer.lost(batch.events);
+        this.unstored = undefined;
+        return 0;
+      }
       this.observer.batch(batch.events.length, Number(process.hrtime.bigint() - start) / 1e9);
       if (result.conflicts.length > 0) this.observer.conflicts(result.conflicts);
       await this.acknowledge(batch.ids);
-      this.onStored(result.heads, batch.events);
+      const conflicted = new Set(result.conflicts.map((e) => e.eventId));
+      this.onStored(batch.events.filter((e) => !conflicted.has(e.eventId)));
     } else if (batch.ids.size > 0) {
       await this.acknowledge(batch.ids);
     }
     this.unstored = undefined;
     return batch.events.length;
+  }
+
+  /** Redis still holds the batch's entries (their first one per stream; a data loss takes all). */
+  private async stillInRedis(ids: Map<string, string[]>): Promise<boolean> {
+    const pipeline = this.redis.pipeline();
+    const checked: string[] = [];
+    for (const [stream, streamIds] of ids) {
+      const first = streamIds[0];
+      if (first === undefined) continue;
+      pipeline.xrange(stream, first, first);
+      checked.push(stream);
+    }
+    if (checked.length === 0) return true;
+    for (const [error, entries] of (await pipeline.exec()) ?? []) {
+      if (error) throw error;
+      if (!Array.isArray(entries) || entries.length === 0) return false;
+    }
+    return true;
   }
 
   private async read(): Promise<Batch> {
@@ -145,6 +180,7 @@ export class OutboxRelay {
       if (error instanceof Error && error.message.startsWith('NOGROUP')) {
         // First start, or Redis lost its data (restart without persistence, FLUSHALL).
         await this.createGroups();
+        this.observer.redisReset();
         return { events: [], ids: new Map() };
       }
       throw error;

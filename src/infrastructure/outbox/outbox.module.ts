@@ -27,7 +27,7 @@ import { RedisLedgerStore } from '../redis/redis-ledger-store';
 import { DurabilityWaiter } from './durability-waiter';
 import { OutboxTelemetry } from '../observability/persistence-telemetry';
 import { AcknowledgingLedgerStore } from './acknowledging-ledger-store';
-import { DURABLE_CHANNEL, encodeHeads, subscribeToHeads } from './durable-notifications';
+import { DURABLE_CHANNEL, encodeStored, subscribeToStored } from './durable-notifications';
 import { OutboxRelay } from './outbox-relay';
 
 /** Connections of their own for the relay (blocking reads) and the durable-ack subscriber. */
@@ -85,8 +85,8 @@ function throttled(logger: Logger, what: string): (error: unknown, attempt: numb
       inject: [LEDGER_CONFIG, PostgresEventStore],
       useFactory: (config: LedgerConfig, events: PostgresEventStore) =>
         new DurabilityWaiter(
-          { timeoutMs: config.eventStore.durableAckTimeoutMs, pollMs: 100, waitersMax: 100_000, headsMax: 100_000 },
-          (accountId) => events.maxVersion(accountId),
+          { timeoutMs: config.eventStore.durableAckTimeoutMs, pollMs: 100, waitersMax: 100_000, recentMax: 200_000 },
+          (ids) => events.storedEventIds(ids),
         ),
     },
     {
@@ -125,13 +125,22 @@ function throttled(logger: Logger, what: string): (error: unknown, attempt: numb
     },
     {
       provide: OutboxRelay,
-      inject: [RELAY_REDIS, PostgresEventStore, LEDGER_CONFIG, DurabilityWaiter, Snapshotter, TELEMETRY],
+      inject: [
+        RELAY_REDIS,
+        PostgresEventStore,
+        LEDGER_CONFIG,
+        DurabilityWaiter,
+        Snapshotter,
+        AccountRecovery,
+        TELEMETRY,
+      ],
       useFactory: (
         redis: Redis,
         events: PostgresEventStore,
         config: LedgerConfig,
         waiter: DurabilityWaiter,
         snapshotter: Snapshotter,
+        recovery: AccountRecovery,
         telemetry?: OutboxTelemetry,
       ) => {
         const logger = new Logger(OutboxRelay.name);
@@ -147,10 +156,11 @@ function throttled(logger: Logger, what: string): (error: unknown, attempt: numb
             leaseMs: config.eventStore.relayLeaseMs,
             retryBackoffMaxMs: config.eventStore.retryBackoffMaxMs,
           },
-          (heads, stored) => {
-            waiter.onStored(heads);
-            // Other instances on this Redis wait for the same heads.
-            redis.publish(DURABLE_CHANNEL, encodeHeads(heads)).catch(() => undefined);
+          (stored) => {
+            const ids = stored.map((e) => e.eventId);
+            waiter.onStored(ids);
+            // Calls served by other instances on this Redis wait for these events too.
+            redis.publish(DURABLE_CHANNEL, encodeStored(ids)).catch(() => undefined);
             snapshotter.noteStored(stored);
           },
           {
@@ -166,6 +176,21 @@ function throttled(logger: Logger, what: string): (error: unknown, attempt: numb
                   })
                 : append(),
             deadLetter: (count) => logger.error(`${count} malformed outbox entries moved to dead-letter streams`),
+            redisReset: () => {
+              // Holds must keep expiring even on accounts nobody touches after the loss.
+              recovery
+                .restoreExpiringHolds()
+                .then((n) => n > 0 && logger.warn(`redis started empty: rebuilt ${n} accounts with expiring holds`))
+                .catch((error: unknown) =>
+                  logger.error(
+                    `rebuilding accounts with expiring holds failed: ${error instanceof Error ? error.message : String(error)}`,
+                  ),
+                );
+            },
+            lost: (events) =>
+              logger.error(
+                `redis lost ${events.length} outbox events before they were stored; their calls were not acknowledged durably`,
+              ),
             conflicts: (events) =>
               logger.error(
                 `${events.length} events conflict with stored versions (kept in ledger_event_conflicts): ` +
@@ -256,7 +281,7 @@ export class OutboxModule implements OnApplicationBootstrap, OnApplicationShutdo
       });
     }
     if (this.config.eventStore.ackMode === 'durable') {
-      subscribeToHeads(this.subscriber, (heads) => this.waiter.onStored(heads));
+      subscribeToStored(this.subscriber, (ids) => this.waiter.onStored(ids));
     }
     if (this.config.eventStore.workers) {
       this.relay.start();

@@ -22,6 +22,22 @@ export interface AppendResult {
   heads: Map<string, number>;
 }
 
+/** Where a read runs: the pool, or a transaction that holds an account lock. */
+export interface Querier {
+  query(sql: string, parameters?: unknown[]): Promise<unknown>;
+}
+
+/** Advisory lock namespace of account histories (see append and withAccountLock). */
+const ACCOUNT_LOCK_SPACE = 7_320_002;
+
+/** Thrown by append when the batch's outbox entries vanished from Redis before it was stored. */
+export class OutboxBatchLostError extends Error {
+  constructor() {
+    super('the batch vanished from Redis (data lost) before it was stored; not storing it');
+    this.name = 'OutboxBatchLostError';
+  }
+}
+
 export interface IdempotencyRecord {
   accountId: string;
   requestHash: string;
@@ -56,11 +72,41 @@ export class PostgresEventStore {
    * Appends a batch in one transaction: the events (in the given order, which is each account's
    * version order), their Kafka queue entries and their idempotency records.
    */
-  append(events: readonly OutboxEvent[]): Promise<AppendResult> {
-    return this.timed('append', () => this.db.transaction((tx) => this.appendIn(tx, events)));
+  append(
+    events: readonly OutboxEvent[],
+    stillInRedis: () => Promise<boolean> = async () => true,
+  ): Promise<AppendResult> {
+    return this.timed('append', () => this.db.transaction((tx) => this.appendIn(tx, events, stillInRedis)));
   }
 
-  private async appendIn(tx: EntityManager, events: readonly OutboxEvent[]): Promise<AppendResult> {
+  /**
+   * Runs `work` holding the account's history lock, with reads through the same transaction. A
+   * rebuild of Redis from the store runs under it; the relay holds the same lock (shared) while
+   * it stores a batch, so a rebuild never reads a history that a batch read before Redis lost
+   * its data is about to extend (see append).
+   */
+  withAccountLock<T>(accountId: string, work: (q: Querier) => Promise<T>): Promise<T> {
+    return this.db.transaction(async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [ACCOUNT_LOCK_SPACE, accountId]);
+      return work(tx);
+    });
+  }
+
+  private async appendIn(
+    tx: EntityManager,
+    events: readonly OutboxEvent[],
+    stillInRedis: () => Promise<boolean>,
+  ): Promise<AppendResult> {
+    // Shared locks on the batch's accounts, then a check that Redis still holds the batch: if
+    // Redis lost its data after the batch was read, an account may already have been rebuilt
+    // from the store without these events, and storing them now would fork its history. Those
+    // events were never durably acknowledged; they are dropped with the rest of Redis's data.
+    const accounts = [...new Set(events.map((e) => e.accountId))].sort();
+    await tx.query(`SELECT pg_advisory_xact_lock_shared($1, hashtext(a)) FROM unnest($2::text[]) AS a`, [
+      ACCOUNT_LOCK_SPACE,
+      accounts,
+    ]);
+    if (!(await stillInRedis())) throw new OutboxBatchLostError();
     const inserted = (await tx.query(
       `WITH input AS (
          SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::bigint[], $7::bigint[],
@@ -174,9 +220,18 @@ export class PostgresEventStore {
     return rows.map(eventOfRow);
   }
 
-  async maxVersion(accountId: string): Promise<number> {
+  /** The subset of `eventIds` that is stored. */
+  async storedEventIds(eventIds: readonly string[]): Promise<ReadonlySet<string>> {
+    if (eventIds.length === 0) return new Set();
+    const rows = (await this.timed('stored-ids', () =>
+      this.db.query(`SELECT event_id FROM ledger_events WHERE event_id = ANY($1::uuid[])`, [eventIds]),
+    )) as { event_id: string }[];
+    return new Set(rows.map((r) => r.event_id));
+  }
+
+  async maxVersion(accountId: string, q: Querier = this.db): Promise<number> {
     const rows = (await this.timed('max-version', () =>
-      this.db.query(`SELECT max(version) AS v FROM ledger_events WHERE account_id = $1`, [accountId]),
+      q.query(`SELECT max(version) AS v FROM ledger_events WHERE account_id = $1`, [accountId]),
     )) as { v: string | null }[];
     return Number(rows[0]?.v ?? 0);
   }
@@ -204,16 +259,21 @@ export class PostgresEventStore {
    * `snapshotAtMost` (a snapshot keeps only active reservations; pass a lower bound to see a
    * reservation that ended before the newest snapshot).
    */
-  async foldUpTo(accountId: string, version: number, snapshotAtMost: number): Promise<AccountState | undefined> {
+  async foldUpTo(
+    accountId: string,
+    version: number,
+    snapshotAtMost: number,
+    q: Querier = this.db,
+  ): Promise<AccountState | undefined> {
     const snapshots = (await this.timed('snapshot-read', () =>
-      this.db.query(
+      q.query(
         `SELECT state FROM ledger_snapshots WHERE account_id = $1 AND version <= $2 ORDER BY version DESC LIMIT 1`,
         [accountId, Math.min(version, snapshotAtMost)],
       ),
     )) as { state: SnapshotJson }[];
     const from = snapshots[0] ? stateOfSnapshot(snapshots[0].state) : undefined;
     const rows = (await this.timed('fold-events', () =>
-      this.db.query(
+      q.query(
         `SELECT ${EVENT_COLUMNS} FROM ledger_events WHERE account_id = $1 AND version > $2 AND version <= $3 ORDER BY version`,
         [accountId, from?.version ?? 0, version],
       ),
@@ -221,9 +281,9 @@ export class PostgresEventStore {
     return foldEvents(rows.map(eventOfRow), from);
   }
 
-  async latestState(accountId: string): Promise<AccountState | undefined> {
-    const version = await this.maxVersion(accountId);
-    return version < 1 ? undefined : this.foldUpTo(accountId, version, version);
+  async latestState(accountId: string, q: Querier = this.db): Promise<AccountState | undefined> {
+    const version = await this.maxVersion(accountId, q);
+    return version < 1 ? undefined : this.foldUpTo(accountId, version, version, q);
   }
 
   async writeSnapshot(state: AccountState): Promise<void> {
@@ -254,15 +314,33 @@ export class PostgresEventStore {
   }
 
   /** Parameter hashes of several idempotency keys at once (key -> hash). */
-  async requestHashes(keys: readonly string[]): Promise<Map<string, string>> {
+  async requestHashes(keys: readonly string[], q: Querier = this.db): Promise<Map<string, string>> {
     if (keys.length === 0) return new Map();
     const rows = (await this.timed('idempotency', () =>
-      this.db.query(
-        `SELECT idempotency_key, request_hash FROM ledger_idempotency WHERE idempotency_key = ANY($1::text[])`,
-        [keys],
-      ),
+      q.query(`SELECT idempotency_key, request_hash FROM ledger_idempotency WHERE idempotency_key = ANY($1::text[])`, [
+        keys,
+      ]),
     )) as { idempotency_key: string; request_hash: string }[];
     return new Map(rows.map((r) => [r.idempotency_key, r.request_hash]));
+  }
+
+  /**
+   * Accounts holding a reservation with an expiry after `expiresAfterMs` that has not been
+   * released or expired, in account id order after `after`, at most `limit`.
+   */
+  async accountsWithExpiringHolds(expiresAfterMs: number, after: string, limit: number): Promise<string[]> {
+    const rows = (await this.timed('expiring-holds', () =>
+      this.db.query(
+        `SELECT DISTINCT r.account_id FROM ledger_events r
+          WHERE r.type = 'FUNDS_RESERVED' AND (r.payload->>'expires_at_ms')::bigint > $1 AND r.account_id > $2
+            AND NOT EXISTS (SELECT 1 FROM ledger_events t
+                             WHERE t.reservation_id = r.reservation_id AND t.account_id = r.account_id
+                               AND t.type IN ('RESERVATION_RELEASED', 'RESERVATION_EXPIRED'))
+          ORDER BY r.account_id LIMIT $3`,
+        [expiresAfterMs, after, limit],
+      ),
+    )) as { account_id: string }[];
+    return rows.map((r) => r.account_id);
   }
 
   /** The account a reservation belongs to, and the versions of its first and last events. */

@@ -1,5 +1,5 @@
 import type { AccountState, ReservationState } from '../../ledger/domain/account';
-import type { PostgresEventStore } from '../postgres/postgres-event-store';
+import type { PostgresEventStore, Querier } from '../postgres/postgres-event-store';
 import type { LuaScripts } from '../redis/lua-scripts';
 import { RedisKeys } from '../redis/redis-keys';
 
@@ -31,18 +31,23 @@ export class AccountRecovery {
    * never seen the account; true if it is now in Redis (restored here or already there).
    */
   async restore(accountId: string): Promise<boolean> {
-    const state = await this.events.latestState(accountId);
-    if (!state) return false;
-    await this.write(state);
-    return true;
+    // Under the account's history lock: the relay cannot store an older batch of this account
+    // meanwhile (it would fork the history the rebuilt Redis state continues from).
+    return this.events.withAccountLock(accountId, async (q) => {
+      const state = await this.events.latestState(accountId, q);
+      if (!state) return false;
+      await this.write(state, q);
+      return true;
+    });
   }
 
-  async write(state: AccountState): Promise<void> {
+  /** Writes a state into Redis (if the account is missing there); `q` reads request hashes. */
+  private async write(state: AccountState, q: Querier): Promise<void> {
     const reservations = [...state.reservations.values()].filter((r) => r.status === 'ACTIVE');
-    const hashes = await this.events.requestHashes([
-      `open:${state.accountId}`,
-      ...reservations.map((r) => `res:${r.reservationId}`),
-    ]);
+    const hashes = await this.events.requestHashes(
+      [`open:${state.accountId}`, ...reservations.map((r) => `res:${r.reservationId}`)],
+      q,
+    );
     const account = {
       id: state.accountId,
       cur: state.currency,
@@ -88,6 +93,26 @@ export class AccountRecovery {
       aver: String(r.accountVersion),
       h: hashes.get(`res:${r.reservationId}`) ?? '',
     };
+  }
+
+  /**
+   * After Redis lost its data: rebuilds at once every account with a hold that must still
+   * expire (the expiry sweeper only sees what is in Redis); other accounts are rebuilt when
+   * first used. Holds whose expiry passed more than a day ago are not looked for. Bounded pages.
+   */
+  async restoreExpiringHolds(nowMs: number = Date.now()): Promise<number> {
+    let after = '';
+    let restored = 0;
+    for (;;) {
+      const page = await this.events.accountsWithExpiringHolds(nowMs - 86_400_000, after, 500);
+      for (const accountId of page) {
+        await this.restore(accountId);
+        restored++;
+      }
+      const last = page[page.length - 1];
+      if (last === undefined || page.length < 500) return restored;
+      after = last;
+    }
   }
 
   /** The account of a reservation, from the store (its claim in Redis was lost). */

@@ -1,3 +1,4 @@
+import { types } from 'node:util';
 import { LedgerError } from '../../ledger/domain/errors';
 
 /** Replies with which a reachable Redis says it cannot serve right now. */
@@ -14,7 +15,9 @@ function isReplyError(error: Error): boolean {
  * an internal error.
  */
 export function translateRedisError(error: unknown): unknown {
-  if (error instanceof LedgerError || !(error instanceof Error)) return error;
+  // isNativeError, not instanceof: errors made by Node's own socket code come from another realm
+  // under some hosts (Jest's VM contexts), where `instanceof Error` is false.
+  if (error instanceof LedgerError || !(error instanceof Error || types.isNativeError(error))) return error;
   if (isReplyError(error) && !UNAVAILABLE_REPLIES.some((prefix) => error.message.startsWith(prefix))) {
     return error;
   }

@@ -36,6 +36,11 @@ interface Claim {
   created: boolean;
 }
 
+/** The events a durable acknowledgement of this reply waits for (see PendingEvents). */
+function pendingEvents(reply: AppliedReply): string[] {
+  return Array.isArray(reply.body.ev) ? reply.body.ev : [];
+}
+
 /** An id scoped to a reservation (commit_id, amend_id), unambiguous whatever characters both hold. */
 function scopedId(reservationId: string, id: string): string {
   return `${reservationId.length}:${reservationId}:${id}`;
@@ -156,7 +161,7 @@ export class RedisLedgerStore extends LedgerStore {
   }
 
   private accountResult(reply: AppliedReply): AccountResult {
-    return { account: toAccount(reply.body.account), replayed: reply.replayed };
+    return { account: toAccount(reply.body.account), replayed: reply.replayed, events: pendingEvents(reply) };
   }
 
   private reservationResult(reply: AppliedReply): ReservationResult {
@@ -165,6 +170,7 @@ export class RedisLedgerStore extends LedgerStore {
       reservation: toReservation(reply.body.reservation),
       account: toAccount(reply.body.account),
       replayed: reply.replayed,
+      events: pendingEvents(reply),
     };
   }
 
@@ -225,6 +231,7 @@ export class RedisLedgerStore extends LedgerStore {
     return {
       account: RedisLedgerStore.snapshot(await this.storedState(record.accountId, record.version)),
       replayed: true,
+      events: [],
     };
   }
 
@@ -239,7 +246,7 @@ export class RedisLedgerStore extends LedgerStore {
     const state = await this.storedState(record.accountId, record.version, reservationId);
     const reservation = state.reservations.get(reservationId);
     if (!reservation) throw new Error(`event store lost reservation ${reservationId}`);
-    return { reservation, account: RedisLedgerStore.snapshot(state), replayed: true };
+    return { reservation, account: RedisLedgerStore.snapshot(state), replayed: true, events: [] };
   }
 
   /**
@@ -260,7 +267,7 @@ export class RedisLedgerStore extends LedgerStore {
       if (!stored) throw error;
       const { reservation } = stored;
       if (releasing && reservation.status === 'RELEASED') {
-        return { reservation, account: RedisLedgerStore.snapshot(stored.account), replayed: true };
+        return { reservation, account: RedisLedgerStore.snapshot(stored.account), replayed: true, events: [] };
       }
       throw new LedgerError('RESERVATION_NOT_ACTIVE', `reservation ${reservationId} is ${reservation.status}`);
     }
@@ -363,7 +370,12 @@ export class RedisLedgerStore extends LedgerStore {
           this.storedState(from.accountId, from.version),
           this.storedState(to.accountId, to.version),
         ]);
-        return { from: RedisLedgerStore.snapshot(fromState), to: RedisLedgerStore.snapshot(toState), replayed: true };
+        return {
+          from: RedisLedgerStore.snapshot(fromState),
+          to: RedisLedgerStore.snapshot(toState),
+          replayed: true,
+          events: [],
+        };
       }
       // Only one side stored yet: the original is still in flight; Redis answers the replay.
     }
@@ -392,7 +404,12 @@ export class RedisLedgerStore extends LedgerStore {
       ),
     );
     if (!reply.body.to) throw new Error('transfer reply without destination account');
-    return { from: toAccount(reply.body.account), to: toAccount(reply.body.to), replayed: reply.replayed };
+    return {
+      from: toAccount(reply.body.account),
+      to: toAccount(reply.body.to),
+      replayed: reply.replayed,
+      events: pendingEvents(reply),
+    };
   }
 
   async reserve(input: ReserveInput, ctx: CallContext): Promise<ReservationResult> {
@@ -543,7 +560,12 @@ export class RedisLedgerStore extends LedgerStore {
       // Ended before the newest snapshot, so not restored into Redis: read it from the store.
       const stored = await guardPostgres(this.recovery.reservationFromHistory(reservationId));
       if (!stored) throw error;
-      return { reservation: stored.reservation, account: RedisLedgerStore.snapshot(stored.account), replayed: false };
+      return {
+        reservation: stored.reservation,
+        account: RedisLedgerStore.snapshot(stored.account),
+        replayed: false,
+        events: [],
+      };
     }
   }
 
@@ -561,6 +583,7 @@ export class RedisLedgerStore extends LedgerStore {
       reservation: toReservation(reservationFields as unknown as Parameters<typeof toReservation>[0]),
       account: toAccount(accountFields as unknown as Parameters<typeof toAccount>[0]),
       replayed: false,
+      events: [],
     };
   }
 }

@@ -31,6 +31,8 @@ export interface ScriptReply {
   account: AccountView;
   reservation?: ReservationView;
   to?: AccountView;
+  /** ids of the events the call appended (or, for a replay of current state, the account's last) */
+  ev?: string[];
 }
 
 export interface AppliedReply {

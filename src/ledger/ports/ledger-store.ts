@@ -3,21 +3,31 @@ import type { AccountState, ReservationState } from '../domain/account';
 /** An account as a reply shows it: its state without the reservations. */
 export type AccountSnapshot = Omit<AccountState, 'reservations'>;
 
+/**
+ * Ids of the events a mutation appended (for a replay: the original's, or the account's last);
+ * a durable acknowledgement waits until exactly these are stored. Empty when nothing is pending
+ * (a replay answered from the event store).
+ */
+export type PendingEvents = readonly string[];
+
 export interface AccountResult {
   account: AccountSnapshot;
   replayed: boolean;
+  events: PendingEvents;
 }
 
 export interface TransferResult {
   from: AccountSnapshot;
   to: AccountSnapshot;
   replayed: boolean;
+  events: PendingEvents;
 }
 
 export interface ReservationResult {
   reservation: ReservationState;
   account: AccountSnapshot;
   replayed: boolean;
+  events: PendingEvents;
 }
 
 /** What every mutating call carries besides its own parameters. */
