@@ -130,6 +130,10 @@ describe('observability: a real Prometheus scrapes the service under load', () =
   });
 
   it('tells calls apart by gRPC code and business result', async () => {
+    expect(await values('grpc_server_started_total{grpc_service="ledger.v1.LedgerService"}', 'grpc_type')).toEqual(
+      expect.arrayContaining(['unary']),
+    );
+    expect(await values('count by (grpc_type) (grpc_server_started_total)', 'grpc_type')).toEqual(['unary']);
     expect(await values('grpc_server_handled_total{grpc_method="Reserve"}', 'grpc_code')).toEqual(
       expect.arrayContaining(['OK', 'FAILED_PRECONDITION', 'INVALID_ARGUMENT', 'UNAVAILABLE']),
     );

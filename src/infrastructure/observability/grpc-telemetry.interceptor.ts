@@ -7,6 +7,7 @@ import type { PinoLogger } from 'nestjs-pino';
 import { Observable } from 'rxjs';
 import { LedgerError } from '../../ledger/domain/errors';
 import { GRPC_CODE_OF_REASON } from '../../ledger/grpc/error-status';
+import type { GrpcType } from './grpc-method-types';
 import type { LedgerMetrics } from './ledger-metrics';
 import { isFault, reasonOf } from './timed-steps';
 import { grpcMetadataGetter, recordFailure, type Tracing } from './tracing';
@@ -45,8 +46,6 @@ export function grpcCodeName(code: GrpcStatus): string {
 
 interface GrpcCallLike {
   getPath?: () => string;
-  write?: unknown;
-  read?: unknown;
 }
 
 /** Per RPC method: its labels and pre-bound metric children (bounded: one per registered method). */
@@ -85,6 +84,8 @@ export class GrpcTelemetryInterceptor implements NestInterceptor {
     private readonly tracing: Tracing,
     private readonly logger: PinoLogger,
     private readonly perCall: boolean,
+    /** grpc_type of each method path (from the proto); unknown paths count as unary */
+    private readonly methodTypes: ReadonlyMap<string, GrpcType> = new Map(),
   ) {
     metrics.addSampler(metrics.grpcHandlingMax, () => {
       for (const m of this.methods.values()) metrics.grpcHandlingMax.labels(...m.labels).set(m.max.max());
@@ -226,21 +227,18 @@ export class GrpcTelemetryInterceptor implements NestInterceptor {
     const key = path ?? `${ctx.getClass().name}/${ctx.getHandler().name}`;
     let method = this.methods.get(key);
     if (!method) {
-      method = this.describe(path, ctx, call);
+      method = this.describe(path, ctx);
       this.methods.set(key, method);
     }
     return method;
   }
 
-  private describe(path: string | undefined, ctx: ExecutionContext, call: GrpcCallLike | undefined): MethodTelemetry {
+  private describe(path: string | undefined, ctx: ExecutionContext): MethodTelemetry {
     // "/ledger.v1.LedgerService/Reserve" -> service "ledger.v1.LedgerService", method "Reserve"
     const match = path ? /^\/([^/]+)\/([^/]+)$/.exec(path) : null;
     const service = match?.[1] ?? ctx.getClass().name;
     const name = match?.[2] ?? ctx.getHandler().name;
-    const streamsIn = typeof call?.read === 'function';
-    const streamsOut = typeof call?.write === 'function';
-    const type =
-      streamsIn && streamsOut ? 'bidi_stream' : streamsIn ? 'client_stream' : streamsOut ? 'server_stream' : 'unary';
+    const type = (path && this.methodTypes.get(path)) || 'unary';
     const labels: [string, string, string] = [service, name, type];
     const m = this.metrics;
     const inFlight = m.grpcInFlight.labels(...labels);

@@ -1,10 +1,13 @@
 import { type DynamicModule, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
+import type { HealthImplementation } from 'grpc-health-check';
 import { PrometheusModule } from '@willsoto/nestjs-prometheus';
 import { LoggerModule, PinoLogger } from 'nestjs-pino';
 import { OpenTelemetryModule, TraceService } from 'nestjs-otel';
 import type { LedgerConfig } from '../../config/config';
 import { CommandSteps, UntimedSteps } from '../../ledger/commands/shared/command-steps';
+import { grpcServerOptions } from '../grpc/grpc-server';
+import { grpcMethodTypes } from './grpc-method-types';
 import { GrpcTelemetryInterceptor } from './grpc-telemetry.interceptor';
 import { LedgerMetrics } from './ledger-metrics';
 import { createRootLogger, loggerParams } from './logging';
@@ -22,6 +25,9 @@ import { flushTraces, Tracing, tracingRegistered } from './tracing';
  * publisher inject RedisTelemetry, PostgresTelemetry and OutboxTelemetry from here; handlers get
  * the CommandSteps that time and trace their steps.
  */
+/** grpcServerOptions is read here for its proto path and loader options only. */
+const NO_HEALTH = undefined as unknown as HealthImplementation;
+
 @Module({})
 export class ObservabilityModule implements OnApplicationShutdown {
   static forRoot(config: LedgerConfig, options: ObservabilityOptions = {}): DynamicModule {
@@ -69,7 +75,9 @@ export class ObservabilityModule implements OnApplicationShutdown {
           inject: [LedgerMetrics, Tracing, PinoLogger],
           useFactory: (metrics: LedgerMetrics, tracing: Tracing, logger: PinoLogger) => {
             logger.setContext('grpc');
-            return new GrpcTelemetryInterceptor(metrics, tracing, logger, perCall);
+            const { protoPath, loader } = grpcServerOptions(config, NO_HEALTH).options;
+            const types = grpcMethodTypes(String(protoPath), loader ?? {});
+            return new GrpcTelemetryInterceptor(metrics, tracing, logger, perCall, types);
           },
         },
       ],

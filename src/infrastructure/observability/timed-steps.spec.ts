@@ -3,7 +3,7 @@ import { startNodeSdk } from '@opentelemetry/sdk-node';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
 import { LedgerError } from '../../ledger/domain/errors';
 import { LedgerMetrics } from './ledger-metrics';
-import { noteRemoteCallEnd, noteRemoteCallStart, TimedSteps } from './timed-steps';
+import { noteRemoteCall, noteRemoteCallEnd, noteRemoteCallStart, TimedSteps } from './timed-steps';
 import { Tracing } from './tracing';
 
 /** prom-client's histogram values carry the series name (_bucket, _sum, _count) untyped. */
@@ -100,6 +100,25 @@ describe('TimedSteps', () => {
     expect(formatKeys).toBeGreaterThanOrEqual(0.003);
     expect(formatKeys).toBeLessThan(0.015);
     expect(await stepSum(metrics, 'ReserveFunds', 'repository')).toBeGreaterThanOrEqual(0.02);
+  });
+
+  it('format-keys counts concurrent calls once (a Redis claim beside a Postgres lookup)', async () => {
+    await steps.run('ReserveFunds', 'repository', async () => {
+      spin(2);
+      const claimStart = performance.now();
+      noteRemoteCallStart(claimStart); // claim (Redis) and the lookup (Postgres) leave together
+      await sleep(5);
+      noteRemoteCallEnd(performance.now()); // the claim answers first
+      await sleep(15); // the lookup takes longer; waiting for it is not formatting
+      noteRemoteCall(claimStart, performance.now()); // reported by its caller once done
+      spin(2);
+      noteRemoteCallStart(performance.now()); // the reserve script
+      await sleep(5);
+      noteRemoteCallEnd(performance.now());
+    });
+    const formatKeys = await stepSum(metrics, 'ReserveFunds', 'format-keys');
+    expect(formatKeys).toBeGreaterThanOrEqual(0.004);
+    expect(formatKeys).toBeLessThan(0.012);
   });
 
   it('marks the failing step and the command with the reason, and still times the step', async () => {

@@ -9,13 +9,16 @@ import { recordFailure, type Tracing } from './tracing';
 /**
  * What the repository step has spent so far outside its I/O: the store formats keys, hashes the
  * parameters and builds the argument list before each EVALSHA. The step opens one of these; the
- * Redis and Postgres observers add the time from the step's start, or from the previous call's
- * reply, to each call they see leave. That sum is recorded as step "format-keys".
+ * Redis and Postgres observers report each call they see leave and return. Time during which no
+ * call is in flight, from the step's start to its last call's reply, is recorded as step
+ * "format-keys" (concurrent calls, e.g. a Redis claim beside a Postgres lookup, count once).
  */
 interface RepositoryTiming {
+  /** end of the last known I/O (or the step's start) */
   mark: number;
   preparingMs: number;
   remoteCalls: number;
+  inFlight: number;
 }
 
 const repositoryTimings = new AsyncLocalStorage<RepositoryTiming>();
@@ -24,23 +27,26 @@ const repositoryTimings = new AsyncLocalStorage<RepositoryTiming>();
 export function noteRemoteCallStart(now: number): void {
   const timing = repositoryTimings.getStore();
   if (!timing) return;
-  timing.preparingMs += now - timing.mark;
+  if (timing.inFlight === 0 && now > timing.mark) timing.preparingMs += now - timing.mark;
+  timing.inFlight++;
   timing.remoteCalls++;
 }
 
-/** Its reply arrived: the next "preparing" interval starts. */
+/** Its reply arrived: the next "preparing" interval starts once no call is in flight. */
 export function noteRemoteCallEnd(now: number): void {
   const timing = repositoryTimings.getStore();
-  if (timing) timing.mark = now;
+  if (!timing) return;
+  timing.inFlight = Math.max(0, timing.inFlight - 1);
+  timing.mark = Math.max(timing.mark, now);
 }
 
 /** A call timed by its caller and reported once done: both ends at once. */
 export function noteRemoteCall(start: number, end: number): void {
   const timing = repositoryTimings.getStore();
-  if (!timing || start < timing.mark) return;
-  timing.preparingMs += start - timing.mark;
+  if (!timing) return;
+  if (timing.inFlight === 0 && start > timing.mark) timing.preparingMs += start - timing.mark;
   timing.remoteCalls++;
-  timing.mark = end;
+  timing.mark = Math.max(timing.mark, end);
 }
 
 /** A reason code for any error: the contract's ErrorReason, or INTERNAL for a bug. */
@@ -150,7 +156,7 @@ export class TimedSteps extends CommandSteps {
     const observeRepository = this.observer(command, 'repository');
     const observeFormat = this.observer(command, 'format-keys');
     const start = performance.now();
-    const timing: RepositoryTiming = { mark: start, preparingMs: 0, remoteCalls: 0 };
+    const timing: RepositoryTiming = { mark: start, preparingMs: 0, remoteCalls: 0, inFlight: 0 };
     const finish = (): void => {
       observeRepository((performance.now() - start) / 1000);
       if (timing.remoteCalls > 0) observeFormat(timing.preparingMs / 1000);
