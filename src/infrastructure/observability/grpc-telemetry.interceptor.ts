@@ -7,8 +7,10 @@ import type { PinoLogger } from 'nestjs-pino';
 import { Observable } from 'rxjs';
 import { LedgerError } from '../../ledger/domain/errors';
 import { GRPC_CODE_OF_REASON } from '../../ledger/grpc/error-status';
+import type { FastCounterChild, FastHistogramChild } from './fast-metrics';
 import type { GrpcType } from './grpc-method-types';
 import type { LedgerMetrics } from './ledger-metrics';
+import { currentRequestId, requestIdOf, withCallLogContext } from './logging';
 import { isFault, reasonOf } from './timed-steps';
 import { grpcMetadataGetter, recordFailure, type Tracing } from './tracing';
 import { WindowedMax } from './windowed-max';
@@ -53,11 +55,12 @@ interface MethodTelemetry {
   service: string;
   method: string;
   spanName: string;
-  started: { inc(): void };
-  inFlight: { inc(): void; dec(): void };
-  seconds: { observe(v: number): void };
+  started: FastCounterChild;
+  /** calls being handled (read into grpc_server_in_flight_requests at scrape) */
+  inFlight: number;
+  seconds: FastHistogramChild;
   max: WindowedMax;
-  handled: Map<GrpcStatus, { inc(): void }>;
+  handled: Map<GrpcStatus, FastCounterChild>;
   labels: [string, string, string];
 }
 
@@ -70,9 +73,10 @@ interface MethodTelemetry {
  * - continues the caller's W3C trace context from the gRPC metadata and runs the call inside a
  *   SERVER span named `ledger.v1.LedgerService/<Method>`, with rpc.* attributes, the gRPC status
  *   code, and on failure status ERROR with the reason code;
+ * - runs the call in a log context, so that any line written during it carries its req_id;
  * - writes one log line when the call fails: warn for a business reject, error for a fault
- *   (with the stack), carrying reason, gRPC code, method, trace_id and span_id. Nothing is logged
- *   for a successful call.
+ *   (with the stack), carrying reason, gRPC code, method, trace_id, span_id and req_id. Nothing
+ *   is logged for a successful call.
  * With LEDGER_TELEMETRY=off only the failure line remains.
  */
 @Injectable()
@@ -90,19 +94,22 @@ export class GrpcTelemetryInterceptor implements NestInterceptor {
     metrics.addSampler(metrics.grpcHandlingMax, () => {
       for (const m of this.methods.values()) metrics.grpcHandlingMax.labels(...m.labels).set(m.max.max());
     });
+    metrics.addSampler(metrics.grpcInFlight, () => {
+      for (const m of this.methods.values()) metrics.grpcInFlight.labels(...m.labels).set(m.inFlight);
+    });
   }
 
   intercept(ctx: ExecutionContext, next: CallHandler): Observable<unknown> {
     if (ctx.getType() !== 'rpc') return next.handle();
     const method = this.methodOf(ctx);
-    const metadata = ctx.getArgByIndex<Parameters<typeof grpcMetadataGetter.get>[0]>(1);
+    const metadata = ctx.getArgByIndex<CallMetadata>(1);
     return new Observable((subscriber) => {
       const start = performance.now();
       let span: Span | undefined;
       let callContext = context.active();
       if (this.perCall) {
         method.started.inc();
-        method.inFlight.inc();
+        method.inFlight++;
         if (this.tracing.enabled) {
           const parent = propagation.extract(ROOT_CONTEXT, metadata, grpcMetadataGetter);
           span = this.tracing.tracer.startSpan(
@@ -129,11 +136,11 @@ export class GrpcTelemetryInterceptor implements NestInterceptor {
           else if (code !== GrpcStatus.OK) span.setStatus({ code: SpanStatusCode.ERROR, message: grpcCodeName(code) });
           else if (isReplayed(reply)) span.setAttribute('ledger.replayed', true);
         }
-        if (failure) this.logFailure(method, error, failure, seconds, span);
+        if (failure) this.logFailure(method, error, failure, seconds, span, metadata);
         span?.end();
       };
       let subscription: { unsubscribe(): void } | undefined;
-      context.with(callContext, () => {
+      const subscribe = (): void => {
         subscription = next.handle().subscribe({
           next: (value) => {
             reply = value;
@@ -149,7 +156,10 @@ export class GrpcTelemetryInterceptor implements NestInterceptor {
             subscriber.complete();
           },
         });
-      });
+      };
+      // The handler runs in the call's trace context and log context (req_id of its lines).
+      if (this.perCall) withCallLogContext(metadata, () => context.with(callContext, subscribe));
+      else subscribe();
       return () => {
         subscription?.unsubscribe();
         // Torn down before it completed: the caller went away (deadline or cancel).
@@ -165,7 +175,7 @@ export class GrpcTelemetryInterceptor implements NestInterceptor {
     failure: CallFailure | undefined,
     reply: unknown,
   ): void {
-    method.inFlight.dec();
+    method.inFlight--;
     method.seconds.observe(seconds);
     method.max.record(seconds);
     let handled = method.handled.get(code);
@@ -196,6 +206,7 @@ export class GrpcTelemetryInterceptor implements NestInterceptor {
     failure: CallFailure,
     seconds: number,
     span: Span | undefined,
+    metadata: CallMetadata,
   ): void {
     const fields: Record<string, unknown> = {
       rpc_service: method.service,
@@ -209,6 +220,7 @@ export class GrpcTelemetryInterceptor implements NestInterceptor {
       fields['trace_id'] = sc.traceId;
       fields['span_id'] = sc.spanId;
     }
+    fields['req_id'] = currentRequestId() ?? requestIdOf(metadata);
     if (!failure.fault) {
       const message = error instanceof Error ? error.message : String(error);
       this.logger.warn(fields, `${method.method} rejected: ${message}`);
@@ -241,17 +253,14 @@ export class GrpcTelemetryInterceptor implements NestInterceptor {
     const type = (path && this.methodTypes.get(path)) || 'unary';
     const labels: [string, string, string] = [service, name, type];
     const m = this.metrics;
-    const inFlight = m.grpcInFlight.labels(...labels);
-    inFlight.set(0);
-    const started = m.grpcStarted.labels(...labels);
-    const seconds = m.grpcHandlingSeconds.labels(...labels);
+
     return {
       service,
       method: name,
       spanName: `${service}/${name}`,
-      started: { inc: () => started.inc() },
-      inFlight: { inc: () => inFlight.inc(), dec: () => inFlight.dec() },
-      seconds: { observe: (v) => seconds.observe(v) },
+      started: m.grpcStarted.labels(...labels),
+      inFlight: 0,
+      seconds: m.grpcHandlingSeconds.labels(...labels),
       max: new WindowedMax(),
       handled: new Map(),
       labels,
@@ -269,6 +278,8 @@ export function errorFields(error: unknown): Record<string, unknown> {
     stack: error.stack,
   };
 }
+
+type CallMetadata = Parameters<typeof grpcMetadataGetter.get>[0];
 
 function isReplayed(reply: unknown): boolean {
   return typeof reply === 'object' && reply !== null && (reply as { replayed?: unknown }).replayed === true;

@@ -38,7 +38,7 @@ export class ObservabilityModule implements OnApplicationShutdown {
       module: ObservabilityModule,
       global: true,
       imports: [
-        LoggerModule.forRoot(loggerParams(rootLogger, perCall)),
+        LoggerModule.forRoot(loggerParams(rootLogger)),
         PrometheusModule.register({ controller: MetricsController, defaultMetrics: { enabled: false } }),
         OpenTelemetryModule.forRoot(),
       ],

@@ -1,8 +1,9 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { performance } from 'node:perf_hooks';
-import { context, SpanKind, trace } from '@opentelemetry/api';
+import { context, type Span, SpanKind, trace } from '@opentelemetry/api';
 import { CommandSteps, type StepName } from '../../ledger/commands/shared/command-steps';
 import { LedgerError } from '../../ledger/domain/errors';
+import type { FastHistogramChild } from './fast-metrics';
 import type { LedgerMetrics } from './ledger-metrics';
 import { recordFailure, type Tracing } from './tracing';
 
@@ -64,8 +65,6 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
 }
 
-type Observe = (seconds: number) => void;
-
 /**
  * The CommandSteps the service runs with: a histogram sample per step
  * (ledger_command_step_seconds{command, step}) and, under a sampled call, a span per command and
@@ -74,7 +73,8 @@ type Observe = (seconds: number) => void;
  * timed, and the time it spends before its Redis calls is recorded as step "format-keys".
  */
 export class TimedSteps extends CommandSteps {
-  private readonly observers = new Map<string, Observe>();
+  /** command -> step -> histogram child, resolved once */
+  private readonly children = new Map<string, Map<string, FastHistogramChild>>();
 
   constructor(
     private readonly metrics: LedgerMetrics,
@@ -83,15 +83,18 @@ export class TimedSteps extends CommandSteps {
     super();
   }
 
-  private observer(command: string, step: string): Observe {
-    const key = `${command}\u0000${step}`;
-    let observe = this.observers.get(key);
-    if (!observe) {
-      const child = this.metrics.commandStepSeconds.labels(command, step);
-      observe = (seconds) => child.observe(seconds);
-      this.observers.set(key, observe);
+  private child(command: string, step: string): FastHistogramChild {
+    let steps = this.children.get(command);
+    if (!steps) {
+      steps = new Map();
+      this.children.set(command, steps);
     }
-    return observe;
+    let child = steps.get(step);
+    if (!child) {
+      child = this.metrics.commandStepSeconds.labels(command, step);
+      steps.set(step, child);
+    }
+    return child;
   }
 
   command<T>(command: string, work: () => Promise<T>): Promise<T> {
@@ -118,69 +121,76 @@ export class TimedSteps extends CommandSteps {
 
   run<T>(command: string, step: StepName, work: () => T): T {
     if (step === 'repository') return this.repository(command, work);
-    const observe = this.observer(command, step);
-    const parent = this.tracing.parentIfRecording();
-    const span = parent ? this.tracing.tracer.startSpan(step, { kind: SpanKind.INTERNAL }) : undefined;
+    const child = this.child(command, step);
+    const span = this.tracing.parentIfRecording() ? this.tracing.tracer.startSpan(step) : undefined;
     const start = performance.now();
-    const finish = (error?: unknown, failed = false): void => {
-      observe((performance.now() - start) / 1000);
-      if (span) {
-        if (failed) recordFailure(span, reasonOf(error), error, isFault(error));
-        span.end();
-      }
-    };
     let result: T;
     try {
       result = work();
     } catch (error) {
-      finish(error, true);
+      endStep(child, start, span, error);
       throw error;
     }
     if (!isPromiseLike(result)) {
-      finish();
+      endStep(child, start, span, NO_ERROR);
       return result;
     }
-    return Promise.resolve(result).then(
+    return result.then(
       (value) => {
-        finish();
+        endStep(child, start, span, NO_ERROR);
         return value;
       },
       (error: unknown) => {
-        finish(error, true);
+        endStep(child, start, span, error);
         throw error;
       },
     ) as T;
   }
 
   private repository<T>(command: string, work: () => T): T {
-    const observeRepository = this.observer(command, 'repository');
-    const observeFormat = this.observer(command, 'format-keys');
+    const repository = this.child(command, 'repository');
+    const formatKeys = this.child(command, 'format-keys');
     const start = performance.now();
     const timing: RepositoryTiming = { mark: start, preparingMs: 0, remoteCalls: 0, inFlight: 0 };
-    const finish = (): void => {
-      observeRepository((performance.now() - start) / 1000);
-      if (timing.remoteCalls > 0) observeFormat(timing.preparingMs / 1000);
-    };
     let result: T;
     try {
       result = repositoryTimings.run(timing, work);
     } catch (error) {
-      finish();
+      endRepository(repository, formatKeys, start, timing);
       throw error;
     }
     if (!isPromiseLike(result)) {
-      finish();
+      endRepository(repository, formatKeys, start, timing);
       return result;
     }
-    return Promise.resolve(result).then(
+    return result.then(
       (value) => {
-        finish();
+        endRepository(repository, formatKeys, start, timing);
         return value;
       },
       (error: unknown) => {
-        finish();
+        endRepository(repository, formatKeys, start, timing);
         throw error;
       },
     ) as T;
   }
+}
+
+const NO_ERROR = Symbol('no error');
+
+function endStep(child: FastHistogramChild, start: number, span: Span | undefined, error: unknown): void {
+  child.observe((performance.now() - start) / 1000);
+  if (!span) return;
+  if (error !== NO_ERROR) recordFailure(span, reasonOf(error), error, isFault(error));
+  span.end();
+}
+
+function endRepository(
+  repository: FastHistogramChild,
+  formatKeys: FastHistogramChild,
+  start: number,
+  timing: RepositoryTiming,
+): void {
+  repository.observe((performance.now() - start) / 1000);
+  if (timing.remoteCalls > 0) formatKeys.observe(timing.preparingMs / 1000);
 }

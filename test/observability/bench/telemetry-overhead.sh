@@ -3,8 +3,10 @@
 # and the maximum throughput, with telemetry off, metrics+logs only, and traces at 10% and 100%.
 #
 #   bash test/observability/bench/telemetry-overhead.sh [--rates "1000 2000 4000"] [--seconds 15]
-#                                                       [--rounds 2] [--out reports/telemetry-overhead]
+#                                                       [--rounds 2] [--first-round 1] [--out reports/telemetry-overhead]
 #
+# The service runs with workers off, so the outbox only grows: its bound is raised and Redis is
+# flushed before each configuration.
 # Needs the stack's Postgres (scripts/stack.sh up postgres) and a build (nest build). Each
 # configuration runs the built service the production way (`node --require
 # ./dist/src/instrumentation.js dist/src/main.js`) pinned to CPU 0, against a private Redis and a
@@ -16,12 +18,13 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
 cd "$root"
-rates="1000 2000 4000" seconds=15 rounds=2 out=reports/telemetry-overhead
+rates="1000 2000 4000" seconds=15 rounds=2 first=1 out=reports/telemetry-overhead
 while [ $# -gt 0 ]; do
   case "$1" in
     --rates) rates=$2; shift 2 ;;
     --seconds) seconds=$2; shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
+    --first-round) first=$2; shift 2 ;; # to add rounds to an --out that has some
     --out) out=$2; shift 2 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
@@ -68,7 +71,8 @@ start_service() { # name
   [ "$name" = traces10 ] || [ "$name" = traces100 ] && preload=(--require ./dist/src/instrumentation.js)
   # shellcheck disable=SC2086
   env ${config_env[$name]} OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:34317 OTEL_SERVICE_NAME=ledger-bench \
-    LEDGER_ACK_MODE=fast LEDGER_WORKERS=false LEDGER_GRPC_ADDRESS="127.0.0.1:$grpc" LEDGER_HTTP_PORT="$http" \
+    LEDGER_ACK_MODE=fast LEDGER_WORKERS=false LEDGER_OUTBOX_MAX_PER_BUCKET=10000000 \
+    LEDGER_GRPC_ADDRESS="127.0.0.1:$grpc" LEDGER_HTTP_PORT="$http" \
     LEDGER_REDIS_URL="redis://127.0.0.1:$redis_port/0" LEDGER_DATABASE_URL="$database_url" \
     LOG_LEVEL=info taskset -c 0 "$node" "${preload[@]}" dist/src/main.js >"$work/service.log" 2>&1 &
   service_pid=$!
@@ -81,50 +85,68 @@ start_service() { # name
   exit 1
 }
 
+# utime + stime of the service process, in clock ticks
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$service_pid/stat"; }
+
 stop_service() {
   kill "$service_pid" 2>/dev/null || true
   wait "$service_pid" 2>/dev/null || true
   service_pid=""
 }
 
+# One small JSON per run: rates, percentiles (of the requests ghz completed), the service's CPU
+# time per OK request, and failures apart from the requests ghz cut when a -z run ends.
+# shellcheck disable=SC2016 # JavaScript, not shell
 summary='const r=require(process.argv[1]);const p=Object.fromEntries((r.latencyDistribution||[]).map(d=>[d.percentage,d.latency/1e6]));
-const s={config:process.argv[2],rate:process.argv[3],round:Number(process.argv[4]),count:r.count,rps:Math.round(r.rps),
-p50_ms:p[50],p90_ms:p[90],p99_ms:p[99],max_ms:r.slowest/1e6,mean_ms:r.average/1e6,status:r.statusCodeDistribution,errors:r.errorDistribution||{}};
+const errors=r.errorDistribution||{};const cut=Object.entries(errors).filter(([k])=>k.includes("closed network connection")).reduce((n,[,v])=>n+v,0);
+const ok=(r.statusCodeDistribution||{}).OK||0;const cpuMs=Number(process.argv[6])*1000/Number(process.argv[7]);
+const s={config:process.argv[2],rate:process.argv[3],round:Number(process.argv[4]),count:r.count,ok,rps:Math.round(r.rps||0),
+p50_ms:p[50],p90_ms:p[90],p99_ms:p[99],max_ms:r.slowest/1e6,mean_ms:r.average/1e6,cpu_ms:cpuMs,cpu_us_per_call:ok?cpuMs*1000/ok:null,
+failed:r.count-ok-cut,cut_at_end:cut,status:r.statusCodeDistribution,errors};
 require("fs").writeFileSync(process.argv[5],JSON.stringify(s,null,1)+"\n");
-console.log(`${s.config} ${s.rate} r${s.round}: n=${s.count} rps=${s.rps} p50=${s.p50_ms.toFixed(3)} p99=${s.p99_ms.toFixed(3)} max=${s.max_ms.toFixed(2)} status=${JSON.stringify(s.status)}`)'
+console.log(`${s.config} ${s.rate} r${s.round}: n=${s.count} rps=${s.rps} p50=${s.p50_ms} p99=${s.p99_ms} max=${s.max_ms} cpu/call=${s.cpu_us_per_call} failed=${s.failed}`)'
 
-ghz_run() { # grpc account rate(or max) n label
-  local grpc=$1 account=$2 rate=$3 total=$4 file=$5 load=()
-  if [ "$rate" = max ] || [ "$rate" = warm ]; then load=(--concurrency 64 --connections 4); else load=(--async --rps "$rate" --concurrency 64 --connections 4); fi
-  taskset -c 1 "$bin/ghz" --insecure --cpus 1 --call ledger.v1.LedgerService/Reserve "${load[@]}" -n "$total" --timeout 5s \
+ghz_run() { # grpc account rate|max|warm amount(requests, or seconds for max) file
+  local grpc=$1 account=$2 rate=$3 amount=$4 file=$5 load=()
+  case "$rate" in
+    warm) load=(--concurrency 64 --connections 4 -n "$amount") ;;
+    max) load=(--concurrency 64 --connections 4 -z "${amount}s") ;;
+    *) load=(--async --rps "$rate" --concurrency 64 --connections 4 -n "$amount") ;;
+  esac
+  taskset -c 1 "$bin/ghz" --insecure --cpus 1 --call ledger.v1.LedgerService/Reserve "${load[@]}" --timeout 5s \
     -d "{\"reservation_id\":\"$account-$rate-{{.RequestNumber}}\",\"account_id\":\"$account\",\"amount\":{\"amount\":\"0.01\",\"currency\":\"USD\"}}" \
     --format json --output "$file" "127.0.0.1:$grpc" >/dev/null
 }
 
-for round in $(seq 1 "$rounds"); do
+for round in $(seq "$first" $((first + rounds - 1))); do
   for name in $configs; do
     grpc=$((51000 + RANDOM % 800)) http=$((9600 + RANDOM % 300))
+    # Every configuration starts from an empty Redis (no relay runs: the outbox only grows).
+    redis-cli -p "$redis_port" flushall >/dev/null
     start_service "$grpc" "$http" "$name"
     account="bench-$name-$round-$(date +%s)"
     g() { "$bin/grpcurl" -plaintext -d "$2" "127.0.0.1:$grpc" "ledger.v1.LedgerService/$1" >/dev/null; }
     g OpenAccount "{\"account_id\":\"$account\",\"currency\":\"USD\"}"
     g Deposit "{\"transaction_id\":\"$account-funding\",\"account_id\":\"$account\",\"amount\":{\"amount\":\"1000000000.00\",\"currency\":\"USD\"}}"
-    ghz_run "$grpc" "$account" warm 5000 "$work/warm.json" # warm-up (JIT, connections)
+    ghz_run "$grpc" "$account" warm 3000 "$work/warm.json" # warm-up (JIT, connections)
     for rate in $rates max; do
-      if [ "$rate" = max ]; then total=$((4000 * seconds)); else total=$((rate * seconds)); fi
-      ghz_run "$grpc" "$account" "$rate" "$total" "$work/run.json"
-      "$node" -e "$summary" "$work/run.json" "$name" "$rate" "$round" "$out/$name-$rate-r$round.json"
+      if [ "$rate" = max ]; then amount=$seconds; else amount=$((rate * seconds)); fi
+      cpu_before=$(cpu_ticks)
+      ghz_run "$grpc" "$account" "$rate" "$amount" "$work/run.json"
+      cpu_after=$(cpu_ticks)
+      "$node" -e "$summary" "$work/run.json" "$name" "$rate" "$round" "$out/$name-$rate-r$round.json" \
+        "$((cpu_after - cpu_before))" "$(getconf CLK_TCK)"
     done
     stop_service
   done
 done
 
-table='const fs=require("fs"),dir=process.argv[1];const rows=fs.readdirSync(dir).filter(f=>f.endsWith(".json")).map(f=>JSON.parse(fs.readFileSync(dir+"/"+f)));
+# shellcheck disable=SC2016 # JavaScript, not shell
+table='const fs=require("fs"),dir=process.argv[1];const rows=fs.readdirSync(dir).filter(f=>/-r[0-9]+\.json$/.test(f)).map(f=>JSON.parse(fs.readFileSync(dir+"/"+f)));
 const configs=["off","metrics","traces10","traces100"],rates=[...new Set(rows.map(r=>r.rate))].sort((a,b)=>(a==="max")-(b==="max")||a-b);
-const med=(xs)=>{const s=[...xs].sort((a,b)=>a-b);return s.length?s[Math.floor((s.length-1)/2)]:NaN};
-let md="| rate | config | runs | achieved rps | p50 ms | p99 ms | max ms | non-OK |\n|---|---|---|---|---|---|---|---|\n";
+const med=(xs)=>{const s=[...xs].sort((a,b)=>a-b);return s.length?s[Math.floor((s.length-1)/2)]:NaN};const f=(x,d)=>Number.isFinite(x)?x.toFixed(d):"-";
+let md="| rate (req/s) | telemetry | runs | achieved req/s | p50 ms | p99 ms | max ms | service CPU µs/call | failed |\n|---|---|---|---|---|---|---|---|---|\n";
 for(const rate of rates)for(const c of configs){const rs=rows.filter(r=>r.rate===rate&&r.config===c);if(!rs.length)continue;
-const bad=rs.reduce((n,r)=>n+Object.entries(r.status).filter(([k])=>k!=="OK").reduce((m,[,v])=>m+v,0),0);
-md+=`| ${rate} | ${c} | ${rs.length} | ${med(rs.map(r=>r.rps))} | ${med(rs.map(r=>r.p50_ms)).toFixed(3)} | ${med(rs.map(r=>r.p99_ms)).toFixed(3)} | ${med(rs.map(r=>r.max_ms)).toFixed(2)} | ${bad} |\n`;}
+md+=`| ${rate} | ${c} | ${rs.length} | ${med(rs.map(r=>r.rps))} | ${f(med(rs.map(r=>r.p50_ms)),2)} | ${f(med(rs.map(r=>r.p99_ms)),2)} | ${f(med(rs.map(r=>r.max_ms)),1)} | ${f(med(rs.map(r=>r.cpu_us_per_call)),0)} | ${rs.reduce((n,r)=>n+r.failed,0)} |\n`;}
 fs.writeFileSync(dir+"/summary.md",md);console.log(md)'
 "$node" -e "$table" "$out"

@@ -66,21 +66,43 @@ export class TestPrometheus {
     return prometheus;
   }
 
-  /** An instant query; throws on an API error. */
+  /** Evaluation time of the queries (unix seconds); undefined: now. */
+  at: number | undefined;
+
+  /** An instant query (at `at`); throws on an API error. */
   async query(expr: string): Promise<PromSample[]> {
-    const response = await fetch(`${this.url}/api/v1/query?query=${encodeURIComponent(expr)}`);
+    const time = this.at === undefined ? '' : `&time=${this.at}`;
+    const response = await fetch(`${this.url}/api/v1/query?query=${encodeURIComponent(expr)}${time}`);
     const body = (await response.json()) as { status: string; error?: string; data?: { result: PromSample[] } };
     if (body.status !== 'success' || !body.data) throw new Error(`query ${expr}: ${body.error ?? response.status}`);
     return body.data.result;
   }
 
   /** Health of the scrape targets as Prometheus sees them. */
-  async targets(): Promise<{ health: string; lastError: string; scrapeUrl: string }[]> {
+  async targets(): Promise<{ health: string; lastError: string; scrapeUrl: string; lastScrape: string }[]> {
     const response = await fetch(`${this.url}/api/v1/targets`);
     const body = (await response.json()) as {
-      data: { activeTargets: { health: string; lastError: string; scrapeUrl: string }[] };
+      data: { activeTargets: { health: string; lastError: string; scrapeUrl: string; lastScrape: string }[] };
     };
     return body.data.activeTargets;
+  }
+
+  /**
+   * Waits for a successful scrape that started after `afterMs` and pins the queries to just after
+   * it: a failed scrape marks every series of the target stale, so "now" could see none.
+   */
+  async pinToGoodScrape(afterMs: number, timeoutMs = 30_000): Promise<void> {
+    const scrapedAt = await waitFor(
+      'a successful scrape',
+      async () => {
+        const [target] = await this.targets();
+        const at = target ? Date.parse(target.lastScrape) : NaN;
+        return target?.health === 'up' && target.lastError === '' && at > afterMs ? at : undefined;
+      },
+      timeoutMs,
+      200,
+    );
+    this.at = (scrapedAt + 200) / 1000;
   }
 
   get output(): string {
