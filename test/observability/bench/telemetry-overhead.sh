@@ -44,7 +44,7 @@ database="ledger_bench_$$"
 admin_url="${LEDGER_DATABASE_URL:-postgres://ledger:ledger@127.0.0.1:5432/ledger}"
 database_url="${admin_url%/*}/$database"
 cleanup() {
-  if [ -n "$service_pid" ]; then kill "$service_pid" 2>/dev/null && wait "$service_pid" 2>/dev/null; fi
+  if [ -n "$service_pid" ]; then kill "$service_pid" 2>/dev/null || true; wait "$service_pid" 2>/dev/null || true; fi
   env "${jaeger_env[@]}" bash scripts/jaeger.sh down >/dev/null 2>&1 || true
   redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true
   psql "$admin_url" -qc "DROP DATABASE IF EXISTS $database WITH (FORCE)" >/dev/null 2>&1 || true
