@@ -22,4 +22,4 @@ COPY lua ./lua
 USER node
 EXPOSE 50051 9464
 ENV LEDGER_GRPC_ADDRESS=0.0.0.0:50051 LEDGER_HTTP_HOST=0.0.0.0
-CMD ["node", "--enable-source-maps", "dist/src/main.js"]
+CMD ["node", "--enable-source-maps", "--require", "./dist/src/instrumentation.js", "dist/src/main.js"]
