@@ -18,8 +18,6 @@ export interface AppendResult {
   duplicates: number;
   /** events whose (account_id, version) was taken by another event id; kept in ledger_event_conflicts */
   conflicts: OutboxEvent[];
-  /** highest stored version per account among the events of this batch */
-  heads: Map<string, number>;
 }
 
 /** Where a read runs: the pool, or a transaction that holds an account lock. */
@@ -201,13 +199,7 @@ export class PostgresEventStore {
         ],
       );
     }
-    const conflictIds = new Set(conflicts.map((e) => e.eventId));
-    const heads = new Map<string, number>();
-    for (const e of events) {
-      if (conflictIds.has(e.eventId)) continue;
-      heads.set(e.accountId, Math.max(heads.get(e.accountId) ?? 0, e.version));
-    }
-    return { inserted: insertedIds.size, duplicates: missing.length - conflicts.length, conflicts, heads };
+    return { inserted: insertedIds.size, duplicates: missing.length - conflicts.length, conflicts };
   }
 
   async listEvents(accountId: string, fromVersion: number, limit: number): Promise<LedgerEvent[]> {
@@ -293,13 +285,6 @@ export class PostgresEventStore {
         [state.accountId, state.version, JSON.stringify(snapshotOfState(state))],
       ),
     );
-  }
-
-  async lastSnapshotVersion(accountId: string): Promise<number> {
-    const rows = (await this.db.query(`SELECT max(version) AS v FROM ledger_snapshots WHERE account_id = $1`, [
-      accountId,
-    ])) as { v: string | null }[];
-    return Number(rows[0]?.v ?? 0);
   }
 
   /** Every record of one idempotency key (a transfer has one per account). */

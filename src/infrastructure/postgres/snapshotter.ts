@@ -52,9 +52,4 @@ export class Snapshotter {
       this.working = false;
     }
   }
-
-  /** Resolves once nothing is waiting (for tests and shutdown). */
-  async idle(): Promise<void> {
-    while (this.working || this.due.size > 0) await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
