@@ -33,6 +33,17 @@ ours() {
   [ -s "$PID" ] && tr '\0' ' ' <"/proc/$(head -n1 "$PID")/cmdline" 2>/dev/null | grep -q 'jaeger.*--config'
 }
 
+# exited_during_start: the pid file names a process that is gone or a zombie. Deliberately not
+# `! ours`: while bash execs jaeger, /proc/<pid>/cmdline can read empty for a moment (the likely
+# cause of a CI run that reported "exited during start-up" with an empty jaeger log).
+exited_during_start() {
+  local pid state
+  [ -s "$PID" ] || return 1
+  pid=$(head -n1 "$PID")
+  state=$(sed -E 's/.*\) (.).*/\1/' "/proc/$pid/stat" 2>/dev/null) || return 0
+  [ -z "$state" ] || [ "$state" = Z ] || [ "$state" = X ]
+}
+
 # The query API lists services once storage and the HTTP server are up.
 ready() { curl -fsS --max-time 2 "$QUERY_URL/api/services" 2>/dev/null | grep -q '"data"'; }
 
@@ -46,6 +57,7 @@ cmd_up() {
   command -v curl >/dev/null || die "curl is needed for the readiness check (apt-get install curl)"
   bin="$("$ROOT/scripts/tools.sh" jaeger)/jaeger"
   mkdir -p "$STATE"
+  rm -f "$PID" # a stale one would look like an exit before the new process writes its pid
   : >"$LOG"
   # setsid + nohup: outlives this script and a Ctrl-C in the calling terminal.
   # shellcheck disable=SC2016 # $$ is the inner shell's pid (written before exec)
@@ -53,7 +65,7 @@ cmd_up() {
     "$bin" --config "$CONFIG" >>"$LOG" 2>&1 </dev/null &
   deadline=$((SECONDS + TIMEOUT))
   until ready; do
-    if [ -s "$PID" ] && ! ours; then
+    if exited_during_start; then
       tail -n 40 "$LOG" >&2
       die "jaeger exited during start-up (log: $LOG)"
     fi
