@@ -2,24 +2,28 @@
 # Open-loop latency of Reserve: ghz at a fixed arrival rate against the built service, one fresh
 # reservation id per request (no replays), on an account funded for the whole run.
 #
-#   bench/reserve.sh [--mode durable|fast] [--rps N] [--seconds S] [--label NAME]
+#   bench/reserve.sh [--mode durable|fast] [--rps N] [--seconds S] [--accounts N] [--label NAME]
+#
+# --accounts N (default 1) spreads the requests round-robin over N funded accounts: 1 is the
+# hardest case (one account collecting every hold), many is closer to an order flow.
 #
 # Needs the stack (scripts/stack.sh up) and a build (npm run build). Starts its own service
 # process on free ports, writes reports/<label>.json (ghz) and prints p50/p90/p99/max.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-mode=durable rps=1000 seconds=10 label=""
+mode=durable rps=1000 seconds=10 accounts=1 label=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --mode) mode=$2; shift 2 ;;
     --rps) rps=$2; shift 2 ;;
     --seconds) seconds=$2; shift 2 ;;
+    --accounts) accounts=$2; shift 2 ;;
     --label) label=$2; shift 2 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
-label=${label:-reserve-$mode-${rps}rps}
+label=${label:-reserve-$mode-${rps}rps-${accounts}acct}
 bin="$(bash scripts/tools.sh ghz grpcurl | tail -1)"
 node_bin="$(bash scripts/node24.sh)"
 grpc_port=$((50100 + RANDOM % 800)) http_port=$((9500 + RANDOM % 400))
@@ -32,18 +36,40 @@ for _ in $(seq 1 100); do
   curl -sf "127.0.0.1:$http_port/health/ready" >/dev/null && break
   sleep 0.1
 done
-account="bench-$(date +%s)-$RANDOM"
+run="bench-$(date +%s)-$RANDOM"
 g() { "$bin/grpcurl" -plaintext -d "$2" "127.0.0.1:$grpc_port" "ledger.v1.LedgerService/$1" >/dev/null; }
-g OpenAccount "{\"account_id\":\"$account\",\"currency\":\"USD\"}"
-g Deposit "{\"transaction_id\":\"$account-funding\",\"account_id\":\"$account\",\"amount\":{\"amount\":\"1000000000.00\",\"currency\":\"USD\"}}"
+# One request template per account; ghz cycles through an array of messages for unary calls.
+requests="["
+for i in $(seq 1 "$accounts"); do
+  account="$run-$i"
+  g OpenAccount "{\"account_id\":\"$account\",\"currency\":\"USD\"}"
+  g Deposit "{\"transaction_id\":\"$account-funding\",\"account_id\":\"$account\",\"amount\":{\"amount\":\"1000000000.00\",\"currency\":\"USD\"}}"
+  [ "$i" -gt 1 ] && requests+=","
+  requests+="{\"reservation_id\":\"$account-{{.RequestNumber}}\",\"account_id\":\"$account\",\"amount\":{\"amount\":\"0.01\",\"currency\":\"USD\"}}"
+done
+requests+="]"
 mkdir -p reports
 total=$((rps * seconds))
+# CPU seconds used during the run, per process group: on a small shared machine these per-request
+# costs are steadier than latency percentiles, and they show which component a change helped.
+hz=$(getconf CLK_TCK)
+ticks() { # ticks <comm>... : utime+stime of the live processes with these command names
+  for stat in /proc/[0-9]*/stat; do cat "$stat" 2>/dev/null; done |
+    awk -v names=" $* " '{ c = $2; gsub(/[()]/, "", c); if (index(names, " " c " ")) { sub(/^.*\) /, ""); t += $12 + $13 } } END { print t + 0 }'
+}
+service_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$pid/stat"; }
+cpu_before="$(service_ticks) $(ticks redis-server) $(ticks postgres) $(ticks java)"
 "$bin/ghz" --insecure --call ledger.v1.LedgerService/Reserve \
   --rps "$rps" -n "$total" --concurrency 64 --connections 4 --timeout 5s \
-  -d "{\"reservation_id\":\"$account-{{.RequestNumber}}\",\"account_id\":\"$account\",\"amount\":{\"amount\":\"0.01\",\"currency\":\"USD\"}}" \
+  -d "$requests" \
   --format json --output "reports/$label.json" "127.0.0.1:$grpc_port"
+cpu_after="$(service_ticks) $(ticks redis-server) $(ticks postgres) $(ticks java)"
+cpu_line=$(echo "$cpu_before $cpu_after" | awk -v hz="$hz" -v n="$total" '{
+  printf "cpu per request: service=%.0fus redis=%.0fus postgres=%.0fus kafka=%.0fus",
+    ($5 - $1) / hz / n * 1e6, ($6 - $2) / hz / n * 1e6, ($7 - $3) / hz / n * 1e6, ($8 - $4) / hz / n * 1e6 }')
 # Keep the report small: drop ghz's per-request details, keep the histogram and percentiles.
 "$node_bin/node" -e 'const fs=require("fs");const f=process.argv[1];const r=JSON.parse(fs.readFileSync(f));delete r.details;fs.writeFileSync(f,JSON.stringify(r,null,1))' "$root/reports/$label.json"
 node_summary='const r=require(process.argv[1]);const ms=(ns)=>(ns/1e6).toFixed(2);const p=Object.fromEntries(r.latencyDistribution.map(d=>[d.percentage,d.latency]));
 console.log(`${process.argv[2]}: count=${r.count} rps=${r.rps.toFixed(0)} p50=${ms(p[50])}ms p90=${ms(p[90])}ms p99=${ms(p[99])}ms max=${ms(r.slowest)}ms errors=${JSON.stringify(r.statusCodeDistribution)}`)'
 "$node_bin/node" -e "$node_summary" "$root/reports/$label.json" "$label"
+echo "$label: $cpu_line"

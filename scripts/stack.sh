@@ -237,6 +237,7 @@ shared_buffers = 128MB
 fsync = on                 # the tests check durability: keep it real
 synchronous_commit = on
 full_page_writes = on
+autovacuum_naptime = 10s   # ledger_kafka_queue churns (see its vacuum migration); 1 min lets dead rows pile up
 logging_collector = off
 log_min_messages = warning
 EOF

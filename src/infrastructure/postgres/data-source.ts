@@ -1,5 +1,6 @@
 import { DataSource } from 'typeorm';
 import { EventStore1764201600000 } from '../../../migrations/1764201600000-EventStore';
+import { KafkaQueueVacuum1764806400000 } from '../../../migrations/1764806400000-KafkaQueueVacuum';
 
 export interface PostgresOptions {
   url: string;
@@ -9,7 +10,7 @@ export interface PostgresOptions {
 }
 
 /** Every migration, in order. Listed here (not globbed) so that ts-jest and the build agree. */
-export const MIGRATIONS = [EventStore1764201600000];
+export const MIGRATIONS = [EventStore1764201600000, KafkaQueueVacuum1764806400000];
 
 /**
  * The event store's connection pool. Schema changes happen only through migrations (never

@@ -1,6 +1,8 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { type AccountState, foldEvents } from '../../ledger/domain/account';
+import { LedgerError } from '../../ledger/domain/errors';
 import type { LedgerEvent } from '../../ledger/domain/events';
+import type { PointInTime } from '../../ledger/ports/event-history';
 import { detailsToJson, type OutboxEvent } from '../outbox/outbox-entry';
 import {
   EVENT_COLUMNS,
@@ -10,6 +12,7 @@ import {
   snapshotOfState,
   stateOfSnapshot,
 } from './event-rows';
+import { BatchedLookup } from './batched-lookup';
 
 export interface AppendResult {
   /** events newly stored by this call */
@@ -42,13 +45,24 @@ export interface IdempotencyRecord {
   version: number;
 }
 
-import type { PointInTime } from '../../ledger/ports/event-history';
+/**
+ * Bounds of the idempotency lookups every mutating call makes: keys per query, queries at once
+ * (the pool is shared with the relay and the publisher), and lookups waiting (past it a call is
+ * refused with OVERLOADED rather than queued without end).
+ */
+const IDEMPOTENCY_LOOKUP_LIMITS = { maxBatch: 500, maxInFlight: 2, maxPending: 10_000 };
 
 /**
  * The Postgres event store, the ledger's source of truth. Appends are idempotent (a re-delivered
  * event inserts nothing); reads fold snapshots and events into account states.
  */
 export class PostgresEventStore {
+  private readonly idempotencyLookup = new BatchedLookup<IdempotencyRecord[]>(
+    (keys) => this.idempotencyRecords(keys),
+    IDEMPOTENCY_LOOKUP_LIMITS,
+    () => new LedgerError('OVERLOADED', 'too many idempotency lookups waiting for the event store; retry later'),
+  );
+
   constructor(
     private readonly db: DataSource,
     private readonly observeQuery: (operation: string, seconds: number, ok: boolean) => void = () => undefined,
@@ -289,13 +303,26 @@ export class PostgresEventStore {
 
   /** Every record of one idempotency key (a transfer has one per account). */
   async idempotency(key: string): Promise<IdempotencyRecord[]> {
+    return (await this.idempotencyLookup.get(key)) ?? [];
+  }
+
+  /** The records of several keys in one query (key -> records in version order). */
+  private async idempotencyRecords(keys: string[]): Promise<Map<string, IdempotencyRecord[]>> {
     const rows = (await this.timed('idempotency', () =>
       this.db.query(
-        `SELECT account_id, request_hash, version FROM ledger_idempotency WHERE idempotency_key = $1 ORDER BY version`,
-        [key],
+        `SELECT idempotency_key, account_id, request_hash, version FROM ledger_idempotency
+          WHERE idempotency_key = ANY($1::text[]) ORDER BY idempotency_key, version`,
+        [keys],
       ),
-    )) as { account_id: string; request_hash: string; version: string }[];
-    return rows.map((r) => ({ accountId: r.account_id, requestHash: r.request_hash, version: Number(r.version) }));
+    )) as { idempotency_key: string; account_id: string; request_hash: string; version: string }[];
+    const records = new Map<string, IdempotencyRecord[]>();
+    for (const r of rows) {
+      const record = { accountId: r.account_id, requestHash: r.request_hash, version: Number(r.version) };
+      const list = records.get(r.idempotency_key);
+      if (list) list.push(record);
+      else records.set(r.idempotency_key, [record]);
+    }
+    return records;
   }
 
   /** Parameter hashes of several idempotency keys at once (key -> hash). */
