@@ -68,7 +68,10 @@ cpu_line=$(echo "$cpu_before $cpu_after" | awk -v hz="$hz" -v n="$total" '{
   printf "cpu per request: service=%.0fus redis=%.0fus postgres=%.0fus kafka=%.0fus",
     ($5 - $1) / hz / n * 1e6, ($6 - $2) / hz / n * 1e6, ($7 - $3) / hz / n * 1e6, ($8 - $4) / hz / n * 1e6 }')
 # Keep the report small: drop ghz's per-request details, keep the histogram and percentiles.
-"$node_bin/node" -e 'const fs=require("fs");const f=process.argv[1];const r=JSON.parse(fs.readFileSync(f));delete r.details;fs.writeFileSync(f,JSON.stringify(r,null,1))' "$root/reports/$label.json"
+# The CPU figures go into the report too (field ledgerCpu), with the run's settings.
+"$node_bin/node" -e 'const fs=require("fs");const f=process.argv[1];const r=JSON.parse(fs.readFileSync(f));delete r.details;
+r.ledgerCpu=process.argv[2];r.ledgerRun={mode:process.argv[3],accounts:Number(process.argv[4])};fs.writeFileSync(f,JSON.stringify(r,null,1))' \
+  "$root/reports/$label.json" "$cpu_line" "$mode" "$accounts"
 node_summary='const r=require(process.argv[1]);const ms=(ns)=>(ns/1e6).toFixed(2);const p=Object.fromEntries(r.latencyDistribution.map(d=>[d.percentage,d.latency]));
 console.log(`${process.argv[2]}: count=${r.count} rps=${r.rps.toFixed(0)} p50=${ms(p[50])}ms p90=${ms(p[90])}ms p99=${ms(p[99])}ms max=${ms(r.slowest)}ms errors=${JSON.stringify(r.statusCodeDistribution)}`)'
 "$node_bin/node" -e "$node_summary" "$root/reports/$label.json" "$label"
