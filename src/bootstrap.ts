@@ -32,7 +32,13 @@ export async function createLedgerApp(
   if (logger === undefined) app.useLogger(app.get(PinoNestLogger));
   app.connectMicroservice(grpcServerOptions(config, health), { inheritAppConfig: true });
   app.enableShutdownHooks();
-  await app.startAllMicroservices();
-  await app.listen(config.http.port, config.http.host);
+  try {
+    await app.startAllMicroservices();
+    await app.listen(config.http.port, config.http.host);
+  } catch (error) {
+    // A start refused half-way (e.g. a configuration check) leaves no connection or port open.
+    await app.close().catch(() => undefined);
+    throw error;
+  }
   return { app, close: () => app.close() };
 }

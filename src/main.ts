@@ -16,7 +16,16 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  await createLedgerApp(config, undefined, { telemetry });
+  try {
+    await createLedgerApp(config, undefined, { telemetry });
+  } catch (error) {
+    // A configuration found wrong while starting (e.g. Redis and Postgres of two deployments).
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(78);
+    }
+    throw error;
+  }
 }
 
 void main();

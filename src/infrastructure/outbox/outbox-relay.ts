@@ -3,7 +3,7 @@ import type Redis from 'ioredis';
 import { OutboxBatchLostError, type PostgresEventStore } from '../postgres/postgres-event-store';
 import { RedisKeys } from '../redis/redis-keys';
 import { type OutboxEvent, parseOutboxEntry } from './outbox-entry';
-import { RelayLeaderLease } from './relay-leader';
+import { EventStoreMismatchError, RelayLeaderLease } from './relay-leader';
 
 export const RELAY_GROUP = 'relay';
 
@@ -91,7 +91,7 @@ export class OutboxRelay {
     let failures = 0;
     while (this.running) {
       try {
-        if (!(await this.lease.hold())) {
+        if (!(await this.lease.hold(await this.store.storeId()))) {
           this.leader = false;
           await sleep(500);
           continue;
@@ -105,6 +105,8 @@ export class OutboxRelay {
         await this.relayOnce();
         failures = 0;
       } catch (error) {
+        // Not leader any more after a mismatch: whoever leads next takes over our pending reads.
+        if (error instanceof EventStoreMismatchError) this.leader = false;
         failures++;
         this.observer.failure(error, failures);
         await sleep(Math.min(this.options.retryBackoffMaxMs, 50 * 2 ** Math.min(failures, 10)));

@@ -29,6 +29,7 @@ import { OutboxTelemetry } from '../observability/persistence-telemetry';
 import { AcknowledgingLedgerStore } from './acknowledging-ledger-store';
 import { DURABLE_CHANNEL, encodeStored, subscribeToStored } from './durable-notifications';
 import { OutboxRelay } from './outbox-relay';
+import { checkStoreBinding, EventStoreMismatchError } from './relay-leader';
 
 /** Connections of their own for the relay (blocking reads) and the durable-ack subscriber. */
 const RELAY_REDIS = Symbol('RELAY_REDIS');
@@ -266,6 +267,7 @@ export class OutboxModule implements OnApplicationBootstrap, OnApplicationShutdo
     private readonly waiter: DurabilityWaiter,
     private readonly relay: OutboxRelay,
     private readonly publisher: KafkaPublisher,
+    private readonly events: PostgresEventStore,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -280,12 +282,29 @@ export class OutboxModule implements OnApplicationBootstrap, OnApplicationShutdo
         );
       });
     }
+    await this.checkStoreBinding();
     if (this.config.eventStore.ackMode === 'durable') {
       subscribeToStored(this.subscriber, (ids) => this.waiter.onStored(ids));
     }
     if (this.config.eventStore.workers) {
       this.relay.start();
       this.publisher.start();
+    }
+  }
+
+  /**
+   * Stops the start when the Redis holds the state of another event store (a misconfiguration
+   * that would otherwise show as durable calls timing out). With Redis or Postgres unreachable
+   * the start goes on: the relay checks the binding before it stores anything.
+   */
+  private async checkStoreBinding(): Promise<void> {
+    try {
+      await checkStoreBinding(this.relayRedis, await this.events.storeId());
+    } catch (error) {
+      if (error instanceof EventStoreMismatchError) throw error;
+      this.logger.warn(
+        `event store binding not checked at start: ${error instanceof Error ? error.message : String(error)}`,
+      );
     }
   }
 

@@ -1,6 +1,7 @@
 import { DataSource } from 'typeorm';
 import { EventStore1764201600000 } from '../../../migrations/1764201600000-EventStore';
 import { KafkaQueueVacuum1764806400000 } from '../../../migrations/1764806400000-KafkaQueueVacuum';
+import { StoreIdentity1764892800000 } from '../../../migrations/1764892800000-StoreIdentity';
 
 export interface PostgresOptions {
   url: string;
@@ -10,7 +11,7 @@ export interface PostgresOptions {
 }
 
 /** Every migration, in order. Listed here (not globbed) so that ts-jest and the build agree. */
-export const MIGRATIONS = [EventStore1764201600000, KafkaQueueVacuum1764806400000];
+export const MIGRATIONS = [EventStore1764201600000, KafkaQueueVacuum1764806400000, StoreIdentity1764892800000];
 
 /**
  * The event store's connection pool. Schema changes happen only through migrations (never

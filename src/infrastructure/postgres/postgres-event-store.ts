@@ -69,6 +69,19 @@ export class PostgresEventStore {
     private readonly observeQuery: (operation: string, seconds: number, ok: boolean) => void = () => undefined,
   ) {}
 
+  private storeIdentity: string | undefined;
+
+  /** The event store's own id (ledger_store_identity), read once: it never changes. */
+  async storeId(): Promise<string> {
+    if (this.storeIdentity === undefined) {
+      const rows = (await this.db.query(`SELECT store_id FROM ledger_store_identity`)) as { store_id: string }[];
+      const id = rows[0]?.store_id;
+      if (id === undefined) throw new Error('ledger_store_identity is empty: run the migrations (npm run migrate)');
+      this.storeIdentity = id;
+    }
+    return this.storeIdentity;
+  }
+
   private async timed<T>(operation: string, work: () => Promise<T>): Promise<T> {
     const start = process.hrtime.bigint();
     let ok = false;

@@ -3,6 +3,7 @@ import { createDataSource } from '../postgres/data-source';
 import { PostgresEventStore } from '../postgres/postgres-event-store';
 import { LuaScripts } from '../redis/lua-scripts';
 import { createRedisClient } from '../redis/redis-client';
+import { checkStoreBinding } from '../outbox/relay-leader';
 import { AccountRecovery } from './account-recovery';
 
 /** Accounts read from the store per round: bounds memory and each query. */
@@ -20,7 +21,10 @@ async function main(): Promise<void> {
   const redis = createRedisClient(config.redis, 'ledger-rebuild');
   await redis.connect();
   try {
-    const recovery = new AccountRecovery(new PostgresEventStore(db), new LuaScripts(redis), config.ledger.buckets);
+    const events = new PostgresEventStore(db);
+    // Never write one event store's accounts into a Redis that holds another's.
+    await checkStoreBinding(redis, await events.storeId());
+    const recovery = new AccountRecovery(events, new LuaScripts(redis), config.ledger.buckets);
     let after = '';
     let total = 0;
     for (;;) {
