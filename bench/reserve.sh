@@ -36,6 +36,22 @@ for _ in $(seq 1 100); do
   curl -sf "127.0.0.1:$http_port/health/ready" >/dev/null && break
   sleep 0.1
 done
+# Events left in the outbox by an earlier run (e.g. one with LEDGER_WORKERS=false) would be
+# drained during this one and inflate its numbers: wait for the service to drain them first.
+redis_url="${LEDGER_REDIS_URL:-redis://127.0.0.1:6379/0}"
+backlog() {
+  local b total=0
+  for ((b = 0; b < ${LEDGER_BUCKETS:-16}; b++)); do
+    total=$((total + $(redis-cli -u "$redis_url" XLEN "ledger:{b$b}:outbox")))
+  done
+  echo "$total"
+}
+for _ in $(seq 1 600); do [ "$(backlog)" -eq 0 ] && break; sleep 0.1; done
+left=$(backlog)
+if [ "$left" -ne 0 ]; then
+  echo "the outbox still holds $left events after 60 s; not measuring on top of a backlog" >&2
+  exit 1
+fi
 run="bench-$(date +%s)-$RANDOM"
 g() { "$bin/grpcurl" -plaintext -d "$2" "127.0.0.1:$grpc_port" "ledger.v1.LedgerService/$1" >/dev/null; }
 # One request template per account; ghz cycles through an array of messages for unary calls.
