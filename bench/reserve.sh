@@ -2,7 +2,10 @@
 # Open-loop latency of Reserve: ghz at a fixed arrival rate against the built service, one fresh
 # reservation id per request (no replays), on an account funded for the whole run.
 #
-#   bench/reserve.sh [--mode durable|fast] [--rps N] [--seconds S] [--accounts N] [--label NAME]
+#   bench/reserve.sh [--mode durable|fast] [--rps N] [--seconds S] [--accounts N] [--split] [--label NAME]
+#
+# --split runs the relay and publisher in a second process (LEDGER_WORKERS=false on the one that
+# serves gRPC), so that their batches never hold up the event loop that answers calls.
 #
 # --accounts N (default 1) spreads the requests round-robin over N funded accounts: 1 is the
 # hardest case (one account collecting every hold), many is closer to an order flow.
@@ -12,13 +15,14 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-mode=durable rps=1000 seconds=10 accounts=1 label=""
+mode=durable rps=1000 seconds=10 accounts=1 split=false label=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --mode) mode=$2; shift 2 ;;
     --rps) rps=$2; shift 2 ;;
     --seconds) seconds=$2; shift 2 ;;
     --accounts) accounts=$2; shift 2 ;;
+    --split) split=true; shift ;;
     --label) label=$2; shift 2 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
@@ -28,10 +32,20 @@ bin="$(bash scripts/tools.sh ghz grpcurl | tail -1)"
 node_bin="$(bash scripts/node24.sh)"
 grpc_port=$((50100 + RANDOM % 800)) http_port=$((9500 + RANDOM % 400))
 log="$(mktemp)"
-LEDGER_ACK_MODE=$mode LEDGER_GRPC_ADDRESS=127.0.0.1:$grpc_port LEDGER_HTTP_PORT=$http_port LOG_LEVEL=warn \
-  "$node_bin/node" dist/src/main.js >"$log" 2>&1 &
+workers=true
+[ "$split" = true ] && workers=false
+LEDGER_WORKERS=$workers LEDGER_ACK_MODE=$mode LEDGER_GRPC_ADDRESS=127.0.0.1:$grpc_port LEDGER_HTTP_PORT=$http_port \
+  LOG_LEVEL=warn "$node_bin/node" dist/src/main.js >"$log" 2>&1 &
 pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null || true; rm -f "$log"' EXIT
+pids=$pid
+if [ "$split" = true ]; then
+  # The worker serves gRPC too (on a port nobody calls); it runs the relay and the publisher.
+  LEDGER_ACK_MODE=$mode LEDGER_GRPC_ADDRESS=127.0.0.1:$((grpc_port + 1)) LEDGER_HTTP_PORT=$((http_port + 1)) \
+    LOG_LEVEL=warn "$node_bin/node" dist/src/main.js >>"$log" 2>&1 &
+  pids="$pids $!"
+fi
+# shellcheck disable=SC2086 # $pids is a list
+trap 'kill $pids 2>/dev/null; wait $pids 2>/dev/null || true; rm -f "$log"' EXIT
 for _ in $(seq 1 100); do
   curl -sf "127.0.0.1:$http_port/health/ready" >/dev/null && break
   sleep 0.1
@@ -73,7 +87,11 @@ ticks() { # ticks <comm>... : utime+stime of the live processes with these comma
   for stat in /proc/[0-9]*/stat; do cat "$stat" 2>/dev/null; done |
     awk -v names=" $* " '{ c = $2; gsub(/[()]/, "", c); if (index(names, " " c " ")) { sub(/^.*\) /, ""); t += $12 + $13 } } END { print t + 0 }'
 }
-service_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$pid/stat"; }
+service_ticks() { # both processes with --split
+  local p t=0
+  for p in $pids; do t=$((t + $(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$p/stat"))); done
+  echo "$t"
+}
 cpu_before="$(service_ticks) $(ticks redis-server) $(ticks postgres) $(ticks java)"
 "$bin/ghz" --insecure --call ledger.v1.LedgerService/Reserve \
   --rps "$rps" -n "$total" --concurrency 64 --connections 4 --timeout 5s \
@@ -86,8 +104,8 @@ cpu_line=$(echo "$cpu_before $cpu_after" | awk -v hz="$hz" -v n="$total" '{
 # Keep the report small: drop ghz's per-request details, keep the histogram and percentiles.
 # The CPU figures go into the report too (field ledgerCpu), with the run's settings.
 "$node_bin/node" -e 'const fs=require("fs");const f=process.argv[1];const r=JSON.parse(fs.readFileSync(f));delete r.details;
-r.ledgerCpu=process.argv[2];r.ledgerRun={mode:process.argv[3],accounts:Number(process.argv[4])};fs.writeFileSync(f,JSON.stringify(r,null,1))' \
-  "$root/reports/$label.json" "$cpu_line" "$mode" "$accounts"
+r.ledgerCpu=process.argv[2];r.ledgerRun={mode:process.argv[3],accounts:Number(process.argv[4]),split:process.argv[5]==="true"};fs.writeFileSync(f,JSON.stringify(r,null,1))' \
+  "$root/reports/$label.json" "$cpu_line" "$mode" "$accounts" "$split"
 node_summary='const r=require(process.argv[1]);const ms=(ns)=>(ns/1e6).toFixed(2);const p=Object.fromEntries(r.latencyDistribution.map(d=>[d.percentage,d.latency]));
 console.log(`${process.argv[2]}: count=${r.count} rps=${r.rps.toFixed(0)} p50=${ms(p[50])}ms p90=${ms(p[90])}ms p99=${ms(p[99])}ms max=${ms(r.slowest)}ms errors=${JSON.stringify(r.statusCodeDistribution)}`)'
 "$node_bin/node" -e "$node_summary" "$root/reports/$label.json" "$label"
