@@ -454,70 +454,78 @@ export class RedisLedgerStore extends LedgerStore {
   }
 
   async amend(input: AmendInput, ctx: CallContext): Promise<ReservationResult> {
-    const [accountId, prior] = await Promise.all([
-      this.accountOfReservation(input.reservationId),
-      this.prior(`amend:${scopedId(input.reservationId, input.amendId)}`),
-    ]);
-    const h = parameterHash('amend', { currency: input.currency, amount: input.newAmount });
-    if (prior) return this.priorReservationResult(prior, h, input.reservationId);
-    return this.endedReservation(input.reservationId, false, async () =>
-      this.reservationResult(
-        await this.withRestore([accountId], () =>
-          this.apply(
-            'amend_reservation',
-            [
-              this.keys.account(accountId),
-              this.keys.reservation(accountId, input.reservationId),
-              this.keys.idempotency(accountId, 'amend', scopedId(input.reservationId, input.amendId)),
-              this.keys.outbox(accountId),
-              this.keys.expiryIndex(accountId),
-            ],
-            [
-              ...this.commonArgs(ctx),
-              input.reservationId,
-              input.amendId,
-              input.newAmount.toString(),
-              input.currency,
-              h,
-              randomUUID(),
-            ],
-          ),
-        ),
-      ),
+    return this.reservationStep(
+      'amend',
+      input.reservationId,
+      input.amendId,
+      { currency: input.currency, amount: input.newAmount },
+      (accountId, idempotencyKey) => [
+        this.keys.account(accountId),
+        this.keys.reservation(accountId, input.reservationId),
+        idempotencyKey,
+        this.keys.outbox(accountId),
+        this.keys.expiryIndex(accountId),
+      ],
+      (h) => [input.reservationId, input.amendId, input.newAmount.toString(), input.currency, h, randomUUID()],
+      ctx,
     );
   }
 
   async commit(input: CommitInput, ctx: CallContext): Promise<ReservationResult> {
+    return this.reservationStep(
+      'commit',
+      input.reservationId,
+      input.commitId,
+      { currency: input.currency, amount: input.amount, final: input.final },
+      (accountId, idempotencyKey) => [
+        this.keys.account(accountId),
+        this.keys.reservation(accountId, input.reservationId),
+        idempotencyKey,
+        this.keys.expiryIndex(accountId),
+        this.keys.outbox(accountId),
+      ],
+      (h) => [
+        input.reservationId,
+        input.commitId,
+        input.amount.toString(),
+        input.currency,
+        input.final ? '1' : '0',
+        h,
+        randomUUID(),
+        randomUUID(),
+      ],
+      ctx,
+    );
+  }
+
+  /**
+   * Amend and commit: a step on an existing reservation under an id scoped to it. Replays older
+   * than Redis's retention come from the event store; an ended reservation answers as such.
+   */
+  private async reservationStep(
+    step: 'amend' | 'commit',
+    reservationId: string,
+    stepId: string,
+    hashed: Record<string, unknown>,
+    keys: (accountId: string, idempotencyKey: string) => string[],
+    args: (h: string) => (string | number)[],
+    ctx: CallContext,
+  ): Promise<ReservationResult> {
+    const scoped = scopedId(reservationId, stepId);
     const [accountId, prior] = await Promise.all([
-      this.accountOfReservation(input.reservationId),
-      this.prior(`commit:${scopedId(input.reservationId, input.commitId)}`),
+      this.accountOfReservation(reservationId),
+      this.prior(`${step}:${scoped}`),
     ]);
-    const h = parameterHash('commit', { currency: input.currency, amount: input.amount, final: input.final });
-    if (prior) return this.priorReservationResult(prior, h, input.reservationId);
-    return this.endedReservation(input.reservationId, false, async () =>
+    const h = parameterHash(step, hashed);
+    if (prior) return this.priorReservationResult(prior, h, reservationId);
+    const script: ScriptName = step === 'amend' ? 'amend_reservation' : 'commit_reservation';
+    return this.endedReservation(reservationId, false, async () =>
       this.reservationResult(
         await this.withRestore([accountId], () =>
-          this.apply(
-            'commit_reservation',
-            [
-              this.keys.account(accountId),
-              this.keys.reservation(accountId, input.reservationId),
-              this.keys.idempotency(accountId, 'commit', scopedId(input.reservationId, input.commitId)),
-              this.keys.expiryIndex(accountId),
-              this.keys.outbox(accountId),
-            ],
-            [
-              ...this.commonArgs(ctx),
-              input.reservationId,
-              input.commitId,
-              input.amount.toString(),
-              input.currency,
-              input.final ? '1' : '0',
-              h,
-              randomUUID(),
-              randomUUID(),
-            ],
-          ),
+          this.apply(script, keys(accountId, this.keys.idempotency(accountId, step, scoped)), [
+            ...this.commonArgs(ctx),
+            ...args(h),
+          ]),
         ),
       ),
     );

@@ -68,6 +68,10 @@ export class LedgerController implements LedgerServiceController {
     return { account: this.toProto.account(result.account), replayed: result.replayed };
   }
 
+  private movementReply(transactionId: string, result: AccountResult): MovementReply {
+    return { transactionId, account: this.toProto.account(result.account), replayed: result.replayed };
+  }
+
   private reservationReply(result: ReservationResult): ReservationReply {
     return {
       reservation: this.toProto.reservation(result.reservation),
@@ -108,11 +112,7 @@ export class LedgerController implements LedgerServiceController {
 
   async deposit(request: DepositRequest): Promise<MovementReply> {
     const command = new DepositFundsCommand(request.transactionId, request.accountId, request.amount, request.metadata);
-    return this.run('DepositFunds', command, (result) => ({
-      transactionId: request.transactionId,
-      account: this.toProto.account(result.account),
-      replayed: result.replayed,
-    }));
+    return this.run('DepositFunds', command, (r) => this.movementReply(request.transactionId, r));
   }
 
   async withdraw(request: WithdrawRequest): Promise<MovementReply> {
@@ -122,11 +122,7 @@ export class LedgerController implements LedgerServiceController {
       request.amount,
       request.metadata,
     );
-    return this.run('WithdrawFunds', command, (result) => ({
-      transactionId: request.transactionId,
-      account: this.toProto.account(result.account),
-      replayed: result.replayed,
-    }));
+    return this.run('WithdrawFunds', command, (r) => this.movementReply(request.transactionId, r));
   }
 
   async transfer(request: TransferRequest): Promise<TransferReply> {
