@@ -93,20 +93,32 @@ service_ticks() { # both processes with --split
   echo "$t"
 }
 cpu_before="$(service_ticks) $(ticks redis-server) $(ticks postgres) $(ticks java)"
+# The API process's own stalls: prom-client resets its event-loop delay histogram at each scrape,
+# so a scrape now and one after the run give the run's loop delay; GC time from the counters.
+metric() { awk -v m="$1" '$1 == m { print $2 }' "$2"; }
+curl -sf "127.0.0.1:$http_port/metrics" >"$log.metrics-before"
 "$bin/ghz" --insecure --call ledger.v1.LedgerService/Reserve \
   --rps "$rps" -n "$total" --concurrency 64 --connections 4 --timeout 5s \
   -d "$requests" \
   --format json --output "reports/$label.json" "127.0.0.1:$grpc_port"
 cpu_after="$(service_ticks) $(ticks redis-server) $(ticks postgres) $(ticks java)"
+curl -sf "127.0.0.1:$http_port/metrics" >"$log.metrics-after"
+gc_sum() { awk '/^nodejs_gc_duration_seconds_sum/ { s += $2 } END { print s + 0 }' "$1"; }
+loop_line=$(printf 'event loop delay p99=%.1fms max=%.1fms, gc=%.0fms' \
+  "$(echo "$(metric nodejs_eventloop_lag_p99_seconds "$log.metrics-after") * 1000" | bc -l)" \
+  "$(echo "$(metric nodejs_eventloop_lag_max_seconds "$log.metrics-after") * 1000" | bc -l)" \
+  "$(echo "($(gc_sum "$log.metrics-after") - $(gc_sum "$log.metrics-before")) * 1000" | bc -l)")
+rm -f "$log.metrics-before" "$log.metrics-after"
 cpu_line=$(echo "$cpu_before $cpu_after" | awk -v hz="$hz" -v n="$total" '{
   printf "cpu per request: service=%.0fus redis=%.0fus postgres=%.0fus kafka=%.0fus",
     ($5 - $1) / hz / n * 1e6, ($6 - $2) / hz / n * 1e6, ($7 - $3) / hz / n * 1e6, ($8 - $4) / hz / n * 1e6 }')
 # Keep the report small: drop ghz's per-request details, keep the histogram and percentiles.
 # The CPU figures go into the report too (field ledgerCpu), with the run's settings.
 "$node_bin/node" -e 'const fs=require("fs");const f=process.argv[1];const r=JSON.parse(fs.readFileSync(f));delete r.details;
-r.ledgerCpu=process.argv[2];r.ledgerRun={mode:process.argv[3],accounts:Number(process.argv[4]),split:process.argv[5]==="true"};fs.writeFileSync(f,JSON.stringify(r,null,1))' \
-  "$root/reports/$label.json" "$cpu_line" "$mode" "$accounts" "$split"
+r.ledgerCpu=process.argv[2];r.ledgerServiceLoop=process.argv[6];r.ledgerRun={mode:process.argv[3],accounts:Number(process.argv[4]),split:process.argv[5]==="true"};fs.writeFileSync(f,JSON.stringify(r,null,1))' \
+  "$root/reports/$label.json" "$cpu_line" "$mode" "$accounts" "$split" "$loop_line"
 node_summary='const r=require(process.argv[1]);const ms=(ns)=>(ns/1e6).toFixed(2);const p=Object.fromEntries(r.latencyDistribution.map(d=>[d.percentage,d.latency]));
 console.log(`${process.argv[2]}: count=${r.count} rps=${r.rps.toFixed(0)} p50=${ms(p[50])}ms p90=${ms(p[90])}ms p99=${ms(p[99])}ms max=${ms(r.slowest)}ms errors=${JSON.stringify(r.statusCodeDistribution)}`)'
 "$node_bin/node" -e "$node_summary" "$root/reports/$label.json" "$label"
 echo "$label: $cpu_line"
+echo "$label: $loop_line"
