@@ -11,7 +11,7 @@ import {
 import type Redis from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import { DataSource } from 'typeorm';
-import type { LedgerConfig } from '../../config/config';
+import { ConfigError, type LedgerConfig } from '../../config/config';
 import { LEDGER_CONFIG } from '../../config/config.module';
 import { CurrencyRegistry } from '../../ledger/domain/currency';
 import { ProtoMapper } from '../../ledger/grpc/to-proto';
@@ -55,7 +55,10 @@ function throttled(logger: Logger, what: string): (error: unknown, attempt: numb
     const now = Date.now();
     if (attempt > 1 && now - last < 10_000) return;
     last = now;
-    logger.warn(`${what} failed (attempt ${attempt}): ${error instanceof Error ? error.message : String(error)}`);
+    const message = `${what} failed (attempt ${attempt}): ${error instanceof Error ? error.message : String(error)}`;
+    // A dependency being down heals by itself; a wrong configuration needs an operator.
+    if (error instanceof ConfigError) logger.error(message);
+    else logger.warn(message);
   };
 }
 
