@@ -433,12 +433,34 @@ describe('event store: Redis FLUSHALL mid-run loses no acknowledged event', () =
         (await call('GetAccount', { accountId: B })).account.version === '3' ? true : undefined,
       );
       expect(await flushAll()).toBe(2);
-      // After the flush: A and B are rebuilt from Postgres (both at v2) and take new calls.
-      calls.push(settle(call('Deposit', { transactionId: ids.d2, accountId: A, amount: money('4.00') })));
-      calls.push(settle(call('Deposit', { transactionId: ids.e2, accountId: B, amount: money('8.00') })));
-      for (const id of [A, B]) {
-        await pollUntil(`${id} at v3 again`, async () =>
-          (await call('GetAccount', { accountId: id })).account.version === '3' ? true : undefined,
+      // After the flush: A and B are rebuilt from Postgres (both at v2) and take new calls. A's
+      // rebuild waits for the relay, which this test keeps holding A's history lock until its
+      // statement times out; on a slow machine the rebuild can time out first and the call fails
+      // with DEPENDENCY_UNAVAILABLE, which the contract says to retry with the same id: so does this.
+      const retried = async (request: object): Promise<{ reply?: Reply; error?: DecodedError }> => {
+        for (let attempt = 1; ; attempt++) {
+          const outcome = await settle(call('Deposit', request));
+          if (outcome.reply || outcome.error?.reason !== 'DEPENDENCY_UNAVAILABLE' || attempt === 4) return outcome;
+        }
+      };
+      calls.push(retried({ transactionId: ids.d2, accountId: A, amount: money('4.00') }));
+      calls.push(retried({ transactionId: ids.e2, accountId: B, amount: money('8.00') }));
+      try {
+        for (const id of [A, B]) {
+          await pollUntil(`${id} at v3 again`, async () =>
+            (await call('GetAccount', { accountId: id })).account.version === '3' ? true : undefined,
+          );
+        }
+      } catch (error) {
+        // Say how far the four calls got, so that a failure here can be told apart.
+        const pending: { reply?: Reply; error?: DecodedError } = { error: { reason: 'still running' } as DecodedError };
+        const states = await Promise.all(calls.map((c) => Promise.race([c, Promise.resolve(pending)])));
+        const seen = states.map((o, i) =>
+          o.reply ? `#${i + 1} v${String(o.reply['account']['version'])}` : `#${i + 1} ${o.error?.reason ?? '?'}`,
+        );
+        throw new Error(
+          `${error instanceof Error ? error.message : String(error)}; d1, e1, d2, e2: ${seen.join(', ')}`,
+          { cause: error },
         );
       }
     } finally {
