@@ -1,6 +1,5 @@
 import { context, SpanKind, trace } from '@opentelemetry/api';
-import { startNodeSdk } from '@opentelemetry/sdk-node';
-import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
+import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace';
 import type { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { AmendReservationHandler } from '../../ledger/commands/amend-reservation/amend-reservation.handler';
 import { ChangeAccountStatusHandler } from '../../ledger/commands/change-account-status/change-account-status.handler';
@@ -27,6 +26,7 @@ import { LedgerMetrics } from './ledger-metrics';
 import { RedisTelemetry } from './redis-telemetry';
 import { TimedSteps } from './timed-steps';
 import { Tracing } from './tracing';
+import { startInMemorySdk } from './in-memory-sdk.test-support';
 
 const ACCOUNT: AccountSnapshot = {
   accountId: 'acct-1',
@@ -107,12 +107,7 @@ describe('span tree of each command (unit, in-memory exporter)', () => {
   let tracing: Tracing;
 
   beforeAll(() => {
-    startNodeSdk({
-      spanProcessors: [new SimpleSpanProcessor({ exporter })],
-      metricReaders: [],
-      logRecordProcessors: [],
-      resourceDetectors: [],
-    });
+    startInMemorySdk(exporter);
     tracing = new Tracing(trace.getTracer('test'), true);
     const metrics = new LedgerMetrics({ defaultMetrics: false });
     const steps = new TimedSteps(metrics, tracing);

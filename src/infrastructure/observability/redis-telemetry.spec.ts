@@ -1,11 +1,11 @@
 import { SpanKind, SpanStatusCode, context, trace } from '@opentelemetry/api';
-import { startNodeSdk } from '@opentelemetry/sdk-node';
-import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
+import { InMemorySpanExporter } from '@opentelemetry/sdk-trace';
 import type Redis from 'ioredis';
 import { LuaScripts } from '../redis/lua-scripts';
 import { LedgerMetrics } from './ledger-metrics';
 import { classifyRedisError, RedisTelemetry, scriptReject } from './redis-telemetry';
 import { Tracing } from './tracing';
+import { startInMemorySdk } from './in-memory-sdk.test-support';
 
 /** prom-client's histogram values carry the series name (_bucket, _sum, _count) untyped. */
 const nameOf = (v: object): string | undefined => (v as { metricName?: string }).metricName;
@@ -30,12 +30,7 @@ describe('RedisTelemetry', () => {
   let tracing: Tracing;
 
   beforeAll(() => {
-    startNodeSdk({
-      spanProcessors: [new SimpleSpanProcessor({ exporter })],
-      metricReaders: [],
-      logRecordProcessors: [],
-      resourceDetectors: [],
-    });
+    startInMemorySdk(exporter);
   });
   beforeEach(() => {
     exporter.reset();

@@ -1,10 +1,10 @@
 import { context, SpanStatusCode, trace } from '@opentelemetry/api';
-import { startNodeSdk } from '@opentelemetry/sdk-node';
-import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
+import { InMemorySpanExporter } from '@opentelemetry/sdk-trace';
 import { LedgerError } from '../../ledger/domain/errors';
 import { LedgerMetrics } from './ledger-metrics';
 import { noteRemoteCall, noteRemoteCallEnd, noteRemoteCallStart, TimedSteps } from './timed-steps';
 import { Tracing } from './tracing';
+import { startInMemorySdk } from './in-memory-sdk.test-support';
 
 /** prom-client's histogram values carry the series name (_bucket, _sum, _count) untyped. */
 const nameOf = (v: object): string | undefined => (v as { metricName?: string }).metricName;
@@ -47,12 +47,7 @@ describe('TimedSteps', () => {
   let tracing: Tracing;
 
   beforeAll(() => {
-    startNodeSdk({
-      spanProcessors: [new SimpleSpanProcessor({ exporter })],
-      metricReaders: [],
-      logRecordProcessors: [],
-      resourceDetectors: [],
-    });
+    startInMemorySdk(exporter);
   });
   beforeEach(() => {
     exporter.reset();

@@ -1,20 +1,15 @@
 import { Metadata } from '@grpc/grpc-js';
 import { context, propagation, ROOT_CONTEXT, SpanStatusCode, trace } from '@opentelemetry/api';
-import { startNodeSdk } from '@opentelemetry/sdk-node';
-import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
+import { InMemorySpanExporter } from '@opentelemetry/sdk-trace';
 import { grpcMetadataGetter, MAX_LINKS, tracingRegistered, withLinkedSpan } from './tracing';
+import { startInMemorySdk } from './in-memory-sdk.test-support';
 
 describe('tracing helpers', () => {
   const exporter = new InMemorySpanExporter();
 
   beforeAll(() => {
     expect(tracingRegistered()).toBe(false);
-    startNodeSdk({
-      spanProcessors: [new SimpleSpanProcessor({ exporter })],
-      metricReaders: [],
-      logRecordProcessors: [],
-      resourceDetectors: [],
-    });
+    startInMemorySdk(exporter);
   });
   beforeEach(() => exporter.reset());
 
