@@ -29,20 +29,15 @@ QUERY_URL="http://127.0.0.1:$JAEGER_QUERY_HTTP_PORT"
 log() { echo "jaeger: $*" >&2; }
 die() { echo "jaeger: ERROR: $*" >&2; exit 1; }
 
-ours() {
-  [ -s "$PID" ] && tr '\0' ' ' <"/proc/$(head -n1 "$PID")/cmdline" 2>/dev/null | grep -q 'jaeger.*--config'
-}
+# shellcheck source=scripts/lib/proc.sh
+source "$ROOT/scripts/lib/proc.sh"
+
+ours() { pid_alive "$PID" 'jaeger.*--config'; }
 
 # exited_during_start: the pid file names a process that is gone or a zombie. Deliberately not
 # `! ours`: while bash execs jaeger, /proc/<pid>/cmdline can read empty for a moment (the likely
 # cause of a CI run that reported "exited during start-up" with an empty jaeger log).
-exited_during_start() {
-  local pid state
-  [ -s "$PID" ] || return 1
-  pid=$(head -n1 "$PID")
-  state=$(sed -E 's/.*\) (.).*/\1/' "/proc/$pid/stat" 2>/dev/null) || return 0
-  [ -z "$state" ] || [ "$state" = Z ] || [ "$state" = X ]
-}
+exited_during_start() { [ -s "$PID" ] && proc_dead "$(head -n1 "$PID")"; }
 
 # The query API lists services once storage and the HTTP server are up.
 ready() { curl -fsS --max-time 2 "$QUERY_URL/api/services" 2>/dev/null | grep -q '"data"'; }

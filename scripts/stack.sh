@@ -40,19 +40,9 @@ as_root() { if [ "$EUID" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 port_open() { timeout 1 bash -c "exec 3<>/dev/tcp/$HOST/$1" 2>/dev/null; }
 
-# A killed daemon whose parent is PID 1 can stay a zombie for a while on machines whose init does
-# not reap promptly (seen here): it still "exists" for kill -0, but it is dead.
-proc_zombie() { [ "$(sed -E 's/.*\) (.).*/\1/' "/proc/$1/stat" 2>/dev/null)" = Z ]; }
-
-# pid_alive <pidfile> <cmdline pattern>: the pid file names a live process that is really ours
-# (guards against a stale pid file whose pid was reused by something else).
-pid_alive() {
-  local pid
-  [ -s "$1" ] || return 1
-  pid=$(head -n1 "$1")
-  [ -r "/proc/$pid/cmdline" ] && ! proc_zombie "$pid" \
-    && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "$2"
-}
+# proc_zombie, pid_alive
+# shellcheck source=scripts/lib/proc.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/proc.sh"
 
 # wait_until <what> <logfile> <cmd...>: poll cmd every 0.2 s for at most $TIMEOUT seconds; on
 # timeout fail loudly with the tail of the service's log.
