@@ -3,6 +3,8 @@
 #   1. Node 24, npm dependencies, generated code      (scripts/setup.sh)
 #   2. static checks: format, lint, types, dependency rule
 #   3. the services the tests talk to, started here    (scripts/stack.sh: Redis, Postgres, Kafka)
+#      and the CLI tools the tests run                 (scripts/tools.sh: Go builds, Debian unpacks;
+#      minutes the first time, cached after that; never inside a test hook)
 #   4. unit tests, then integration/e2e tests against the real services over real gRPC
 #      (the e2e project migrates the test database first: test/support/global-setup.ts)
 # LEDGER_TEST_SKIP_STATIC=1 skips step 2 (for quick local loops; CI never sets it).
@@ -27,6 +29,11 @@ bash scripts/stack.sh up redis postgres kafka
 export LEDGER_REDIS_URL="${LEDGER_REDIS_URL:-redis://127.0.0.1:${LEDGER_REDIS_PORT:-6379}/1}"
 export LEDGER_DATABASE_URL="${LEDGER_DATABASE_URL:-postgres://ledger:ledger@127.0.0.1:${LEDGER_PG_PORT:-5432}/ledger_test}"
 export LEDGER_KAFKA_BROKERS="${LEDGER_KAFKA_BROKERS:-127.0.0.1:${LEDGER_KAFKA_PORT:-9092}}"
+
+echo "== tools"
+bash scripts/tools.sh jaeger prometheus promtool ghz grpcurl >/dev/null
+# From here on a test hook only finds installed tools; a missing one fails at once, naming the fix.
+export LEDGER_TOOLS_INSTALLED_ONLY=1
 
 echo "== tests"
 # Nest 12 is ESM-only; Jest loads it from our CommonJS tests through require(esm), which needs

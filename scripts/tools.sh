@@ -8,6 +8,10 @@
 # Builds come from the Go module proxy with GOPATH/GOCACHE under the cache dir, so a second run (or a
 # rebuild after a version bump) reuses downloaded modules and compiled packages. A tool is rebuilt
 # only when its pinned version changes (recorded in "$BIN/.<tool>.version").
+#
+# LEDGER_TOOLS_INSTALLED_ONLY=1 never builds or downloads: a missing tool fails at once, naming the
+# command that installs it. Test hooks run with it (scripts/test.sh installs every tool before Jest
+# starts), so a first run never spends minutes of a hook's timeout on a Go build.
 set -euo pipefail
 
 CACHE="${LEDGER_CACHE:-$HOME/.cache/ledger}"
@@ -108,7 +112,26 @@ install_prometheus() {
   ln -sfn "$dir/usr/bin/promtool" "$BIN/promtool"
 }
 
+# require_installed <tool>: the LEDGER_TOOLS_INSTALLED_ONLY check.
+require_installed() {
+  local tool=$1 version
+  case "$tool" in
+    grpcurl) version=$GRPCURL_VERSION ;;
+    ghz) version=$GHZ_VERSION ;;
+    helm) version=$HELM_VERSION ;;
+    jaeger) version=$JAEGER_VERSION ;;
+    prometheus | promtool) [ -x "$BIN/$tool" ] && return 0 ;;
+    *) die "unknown tool '$tool' (known: grpcurl ghz helm jaeger prometheus promtool)" ;;
+  esac
+  [ -n "${version:-}" ] && installed "$tool" "$version" && return 0
+  die "$tool is not installed in $BIN: run 'bash scripts/tools.sh $tool' first (npm test does it before the tests start)"
+}
+
 install_one() {
+  if [ "${LEDGER_TOOLS_INSTALLED_ONLY:-0}" = 1 ]; then
+    require_installed "$1"
+    return 0
+  fi
   case "$1" in
     grpcurl) go_install grpcurl github.com/fullstorydev/grpcurl/cmd/grpcurl "$GRPCURL_VERSION" \
       "-X main.version=$GRPCURL_VERSION" ;;

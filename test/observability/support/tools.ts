@@ -3,12 +3,17 @@ import { join } from 'node:path';
 
 export const REPO = join(__dirname, '../../..');
 
-/** Path of a cached tool (scripts/tools.sh builds or unpacks it the first time and prints its bin directory). */
+/**
+ * Path of an installed tool. Never builds: `npm test` installs every tool before Jest starts, and a
+ * hook that built one would spend minutes of its timeout on a first run; a missing tool fails at
+ * once with scripts/tools.sh's message naming the command that installs it.
+ */
 export function toolPath(tool: 'prometheus' | 'promtool' | 'jaeger' | 'ghz'): string {
   const out = execFileSync('bash', [join(REPO, 'scripts/tools.sh'), tool], {
     encoding: 'utf8',
+    env: { ...process.env, LEDGER_TOOLS_INSTALLED_ONLY: '1' },
     stdio: ['ignore', 'pipe', 'inherit'],
-    timeout: 900_000,
+    timeout: 30_000,
   });
   const bin = out.trim().split('\n').pop();
   if (!bin) throw new Error(`scripts/tools.sh ${tool} printed no directory`);
