@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs what the project needs on a fresh machine of this kind: Node 24 (cached), the npm
-# dependencies (only when package-lock.json changed), and the generated code from proto/.
+# dependencies (only when package-lock.json or patches/ changed), and the generated code from proto/.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 node_bin="$(bash scripts/node24.sh)"
 export PATH="$node_bin:$root/node_modules/.bin:$PATH"
 stamp=node_modules/.package-lock.sha
-want="$(sha1sum package-lock.json | cut -d' ' -f1)"
+# patches/ (applied by patch-package in postinstall) counts too: a changed patch needs a reinstall.
+want="$(cat package-lock.json patches/*.patch | sha1sum | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   npm ci --no-audit --no-fund --loglevel=error
   echo "$want" >"$stamp"
