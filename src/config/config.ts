@@ -29,6 +29,9 @@ export interface LedgerConfig {
     extraAssets: string;
     /** bound on the in-process cache of reservation_id -> account_id */
     reservationLocationCacheMax: number;
+    /** size of each bucket's Bloom filter of used ids (bits) and the bits set per id */
+    idFilterBits: number;
+    idFilterHashes: number;
   };
   postgres: {
     url: string;
@@ -172,6 +175,10 @@ export function loadConfig(env: Env = process.env): LedgerConfig {
       expiryBatchMax: integer(env, 'LEDGER_EXPIRY_BATCH_MAX', 200, 1, 10_000),
       extraAssets: assets(env, 'LEDGER_EXTRA_ASSETS'),
       reservationLocationCacheMax: integer(env, 'LEDGER_RESERVATION_CACHE_MAX', 100_000, 0, 10_000_000),
+      // 2^23 bits (1 MiB) per bucket holds ~870k ids per bucket at a 1% false-positive rate with 7
+      // bits per id; past that more calls pay an event store lookup, never a wrong answer.
+      idFilterBits: integer(env, 'LEDGER_ID_FILTER_BITS', 8_388_608, 1024, 4_294_967_295),
+      idFilterHashes: integer(env, 'LEDGER_ID_FILTER_HASHES', 7, 1, 16),
     },
     postgres: {
       url: postgresUrl(env, 'LEDGER_DATABASE_URL', 'postgres://ledger:ledger@127.0.0.1:5432/ledger'),

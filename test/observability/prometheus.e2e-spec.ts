@@ -165,7 +165,7 @@ describe('observability: a real Prometheus scrapes the service under load', () =
 
   it('sees Redis: scripts, rejects apart from errors, NOSCRIPT reloads, connection, server CPU', async () => {
     expect(await values('ledger_redis_script_seconds_count', 'script')).toEqual(
-      expect.arrayContaining(['claim', 'reserve', 'deposit', 'commit_reservation', 'expire_reservation']),
+      expect.arrayContaining(['reserve', 'deposit', 'commit_reservation', 'expire_reservation']),
     );
     expect(await values('sum by (kind) (ledger_redis_script_failures_total)', 'kind')).toEqual(
       expect.arrayContaining(['reject', 'error']),

@@ -89,13 +89,13 @@ describe('observability: span tree of each command (in-memory exporter)', () => 
       'Deposit',
       'DepositFunds',
       () => ({ transactionId: uid('tx'), accountId: account, amount: { amount: '100.00', currency: 'USD' } }),
-      ['validate', 'parse-money', 'redis.evalsha claim', 'redis.evalsha deposit', 'to-response'],
+      ['validate', 'parse-money', 'redis.evalsha deposit', 'to-response'],
     ],
     [
       'Withdraw',
       'WithdrawFunds',
       () => ({ transactionId: uid('tx'), accountId: account, amount: { amount: '1.00', currency: 'USD' } }),
-      ['validate', 'parse-money', 'redis.evalsha claim', 'redis.evalsha withdraw', 'to-response'],
+      ['validate', 'parse-money', 'redis.evalsha withdraw', 'to-response'],
     ],
     [
       'Transfer',
@@ -106,7 +106,7 @@ describe('observability: span tree of each command (in-memory exporter)', () => 
         toAccountId: other,
         amount: { amount: '2.00', currency: 'USD' },
       }),
-      ['validate', 'parse-money', 'redis.evalsha claim', 'redis.evalsha transfer', 'to-response'],
+      ['validate', 'parse-money', 'redis.evalsha transfer', 'to-response'],
     ],
     [
       'Reserve',
@@ -117,7 +117,7 @@ describe('observability: span tree of each command (in-memory exporter)', () => 
         amount: { amount: '30.00', currency: 'USD' },
         ttlSeconds: 3600,
       }),
-      ['validate', 'parse-money', 'redis.evalsha claim', 'redis.evalsha reserve', 'to-response'],
+      ['validate', 'parse-money', 'redis.evalsha reserve', 'to-response'],
     ],
     [
       'AmendReservation',

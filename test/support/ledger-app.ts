@@ -38,7 +38,7 @@ export async function startLedger(overrides: Record<string, string> = {}): Promi
     LEDGER_HTTP_PORT: String(httpPort),
     ...overrides,
   });
-  const app = await createLedgerApp(config, false);
+  const app = await createLedgerApp(config, process.env.LEDGER_TEST_LOGS ? undefined : false);
   const grpcAddress = `127.0.0.1:${grpcPort}`;
   const client = new LedgerClient(grpcAddress);
   return {

@@ -80,13 +80,13 @@ class ScriptedStore extends LedgerStore {
 
   openAccount = (): Promise<AccountResult> => this.account('open_account');
   changeStatus = (): Promise<AccountResult> => this.account('change_account_status');
-  deposit = (): Promise<AccountResult> => this.account('claim', 'deposit');
-  withdraw = (): Promise<AccountResult> => this.account('claim', 'withdraw');
+  deposit = (): Promise<AccountResult> => this.account('deposit');
+  withdraw = (): Promise<AccountResult> => this.account('withdraw');
   transfer = async (): Promise<TransferResult> => {
-    await this.scripts('claim', 'transfer');
+    await this.scripts('transfer');
     return { from: ACCOUNT, to: { ...ACCOUNT, accountId: 'acct-2' }, replayed: false, events: [] };
   };
-  reserve = (): Promise<ReservationResult> => this.reservation('claim', 'reserve');
+  reserve = (): Promise<ReservationResult> => this.reservation('reserve');
   amend = (): Promise<ReservationResult> => this.reservation('amend_reservation');
   commit = (): Promise<ReservationResult> => this.reservation('commit_reservation');
   release = (): Promise<ReservationResult> => this.reservation('release_reservation');
@@ -163,13 +163,13 @@ describe('span tree of each command (unit, in-memory exporter)', () => {
       'Deposit',
       (c) => c.deposit({ transactionId: 'tx-1', accountId: 'acct-1', amount: USD('1.00'), metadata: {} }),
       'DepositFunds',
-      ['validate', 'parse-money', 'redis.evalsha claim', 'redis.evalsha deposit', 'to-response'],
+      ['validate', 'parse-money', 'redis.evalsha deposit', 'to-response'],
     ],
     [
       'Withdraw',
       (c) => c.withdraw({ transactionId: 'tx-2', accountId: 'acct-1', amount: USD('1.00'), metadata: {} }),
       'WithdrawFunds',
-      ['validate', 'parse-money', 'redis.evalsha claim', 'redis.evalsha withdraw', 'to-response'],
+      ['validate', 'parse-money', 'redis.evalsha withdraw', 'to-response'],
     ],
     [
       'Transfer',
@@ -182,14 +182,14 @@ describe('span tree of each command (unit, in-memory exporter)', () => {
           metadata: {},
         }),
       'TransferFunds',
-      ['validate', 'parse-money', 'redis.evalsha claim', 'redis.evalsha transfer', 'to-response'],
+      ['validate', 'parse-money', 'redis.evalsha transfer', 'to-response'],
     ],
     [
       'Reserve',
       (c) =>
         c.reserve({ reservationId: 'res-1', accountId: 'acct-1', amount: USD('1.00'), orderId: 'o-1', ttlSeconds: 0 }),
       'ReserveFunds',
-      ['validate', 'parse-money', 'redis.evalsha claim', 'redis.evalsha reserve', 'to-response'],
+      ['validate', 'parse-money', 'redis.evalsha reserve', 'to-response'],
     ],
     [
       'AmendReservation',

@@ -30,11 +30,12 @@ export function classifyRedisError(error: unknown): string {
   return 'other';
 }
 
-/** The business reject a script replied with ({REASON, detail}), or undefined for OK/REPLAY/other replies. */
+/** The business reject a script replied with ({REASON, detail}), or undefined for OK/REPLAY/CHECK_PRIOR. */
 export function scriptReject(reply: unknown): string | undefined {
   if (!Array.isArray(reply) || typeof reply[0] !== 'string') return undefined;
   const status = reply[0];
-  if (status === 'OK' || status === 'REPLAY') return undefined;
+  // CHECK_PRIOR: the id filter asks for an event store lookup first (lua/lib/idempotent.lua).
+  if (status === 'OK' || status === 'REPLAY' || status === 'CHECK_PRIOR') return undefined;
   return isErrorReason(status) ? status : 'UNKNOWN';
 }
 

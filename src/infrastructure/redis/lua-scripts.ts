@@ -5,7 +5,6 @@ import type Redis from 'ioredis';
 
 export const SCRIPT_NAMES = [
   'claim',
-  'unclaim',
   'open_account',
   'deposit',
   'withdraw',
@@ -20,6 +19,20 @@ export const SCRIPT_NAMES = [
 ] as const;
 
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
+
+/**
+ * Scripts keyed by a client id: loaded wrapped in lua/lib/idempotent.lua, which claims the id,
+ * checks the id filter and runs the script in one atomic call (see IdempotentCall).
+ */
+export const IDEMPOTENT_SCRIPTS: ReadonlySet<ScriptName> = new Set<ScriptName>([
+  'open_account',
+  'deposit',
+  'withdraw',
+  'transfer',
+  'reserve',
+  'amend_reservation',
+  'commit_reservation',
+]);
 
 /**
  * What the scripts tell an observer (metrics and traces, src/infrastructure/observability):
@@ -63,7 +76,8 @@ export function luaDirectory(): string {
 }
 
 /**
- * The Lua scripts under lua/, each prefixed with lua/lib/prelude.lua, read once at start.
+ * The Lua scripts under lua/, each prefixed with lua/lib/prelude.lua (and the idempotent ones
+ * wrapped in lua/lib/idempotent.lua), read once at start.
  * Calls go by EVALSHA; a NOSCRIPT reply (Redis restarted or flushed its script cache) loads the
  * script again and retries once.
  */
@@ -76,10 +90,14 @@ export class LuaScripts {
     private readonly observer: ScriptObserver = UNOBSERVED_SCRIPTS,
   ) {
     const prelude = readFileSync(join(dir, 'lib/prelude.lua'), 'utf8');
+    const idempotent = readFileSync(join(dir, 'lib/idempotent.lua'), 'utf8');
     const scripts = new Map<ScriptName, LoadedScript>();
     for (const name of SCRIPT_NAMES) {
       const body = readFileSync(join(dir, `${name}.lua`), 'utf8');
-      const source = `${prelude}\n${body}`;
+      // The wrapped script's `return`s return from body(); the wrapper then decides.
+      const source = IDEMPOTENT_SCRIPTS.has(name)
+        ? `${prelude}\nlocal function body()\n${body}\nend\n${idempotent}`
+        : `${prelude}\n${body}`;
       scripts.set(name, { source, sha: createHash('sha1').update(source).digest('hex') });
     }
     this.scripts = scripts;

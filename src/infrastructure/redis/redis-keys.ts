@@ -43,6 +43,16 @@ export class RedisKeys {
     return `${this.tag(id)}:claim:${kind}:${id}`;
   }
 
+  /** Bloom filter of the idempotency keys that ever produced events (lua/lib/idempotent.lua). */
+  idFilterOfBucket(bucket: number): string {
+    return `ledger:{b${bucket}}:idfilter`;
+  }
+
+  /** Present once the bucket's id filter holds every id of the event store (IdFilterRebuild). */
+  idFilterReadyOfBucket(bucket: number): string {
+    return `ledger:{b${bucket}}:idfilter:ready`;
+  }
+
   expiryIndexOfBucket(bucket: number): string {
     return `ledger:{b${bucket}}:expiry`;
   }

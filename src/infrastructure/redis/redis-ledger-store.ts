@@ -19,22 +19,16 @@ import {
   type TransferInput,
   type TransferResult,
 } from '../../ledger/ports/ledger-store';
-import type { AccountState } from '../../ledger/domain/account';
 import { guardPostgres } from '../postgres/postgres-errors';
 import type { AccountRecovery, PriorOutcome } from '../recovery/account-recovery';
 import { BoundedCache } from './bounded-cache';
+import type { IdFilterOptions } from './id-filter';
+import { type IdempotentTarget, PriorCheckNeeded, idempotentArgs, idempotentKeys } from './idempotent-call';
 import type { LuaScripts, ScriptName } from './lua-scripts';
 import { RedisKeys } from './redis-keys';
 import { guardRedis } from './redis-errors';
 import { type AppliedReply, interpretReply, toAccount, toReservation } from './script-replies';
-
-interface Claim {
-  id: string;
-  key: string;
-  value: string;
-  /** this call bound the id (it was free) */
-  created: boolean;
-}
+import { StoredAnswers } from './stored-answers';
 
 /** The events a durable acknowledgement of this reply waits for (see PendingEvents). */
 function pendingEvents(reply: AppliedReply): string[] {
@@ -46,7 +40,7 @@ function scopedId(reservationId: string, id: string): string {
   return `${reservationId.length}:${reservationId}:${id}`;
 }
 
-export interface RedisLedgerStoreOptions {
+export interface RedisLedgerStoreOptions extends IdFilterOptions {
   buckets: number;
   idempotencyRetentionSeconds: number;
   outboxMaxPerBucket: number;
@@ -71,12 +65,15 @@ function metadataJson(metadata: Record<string, string>): string {
 
 /**
  * The ledger's live state in Redis: every mutation is one Lua script (lua/), atomic, idempotent
- * and appending its events to the bucket's outbox stream in the same step.
+ * and appending its events to the bucket's outbox stream in the same step. Scripts keyed by a
+ * client id run wrapped in lua/lib/idempotent.lua (id claim + id filter + the step, one round
+ * trip); only an id the filter cannot rule out costs an event store lookup (`once`).
  */
 export class RedisLedgerStore extends LedgerStore {
   private readonly keys: RedisKeys;
   /** reservation_id -> account_id never changes once claimed, so caching it is always safe. */
   private readonly reservationAccounts: BoundedCache<string, string>;
+  private readonly stored: StoredAnswers | undefined;
 
   constructor(
     private readonly redis: Redis,
@@ -89,6 +86,7 @@ export class RedisLedgerStore extends LedgerStore {
     super();
     this.keys = new RedisKeys(options.buckets);
     this.reservationAccounts = new BoundedCache(options.reservationLocationCacheMax);
+    this.stored = recovery ? new StoredAnswers(recovery) : undefined;
   }
 
   private commonArgs(ctx: CallContext): (string | number)[] {
@@ -101,45 +99,55 @@ export class RedisLedgerStore extends LedgerStore {
       : `${minor} minor units of ${currency}`;
 
   private async apply(name: ScriptName, keys: string[], args: (string | number)[]): Promise<AppliedReply> {
-    return interpretReply(await guardRedis(this.scripts.run(name, keys, args)), this.renderMoney);
+    const raw = await guardRedis(this.scripts.run(name, keys, args));
+    if (Array.isArray(raw) && raw[0] === 'CHECK_PRIOR') throw new PriorCheckNeeded();
+    return interpretReply(raw, this.renderMoney);
   }
 
   /**
-   * Binds a transaction or reservation id to its account before the account's script runs, so
-   * that one id can never be used on two accounts. Transaction claims expire with the replay
-   * records; reservation claims stay, since amend/commit/release find the account through them.
+   * Runs a wrapped script (lua/lib/idempotent.lua) once for its id. If the id filter cannot rule
+   * the id out, asks the event store: a stored outcome is answered by `fromStore` (undefined: let
+   * Redis answer after all), otherwise the script runs again, told that the store has no record.
    */
-  private async claim(kind: 'tx' | 'res', id: string, accountId: string): Promise<Claim> {
-    const owner = `${kind}|${accountId}|`;
-    const nonce = randomUUID().slice(0, 8);
-    const ttl = kind === 'tx' ? this.options.idempotencyRetentionSeconds : 0;
-    const key = this.keys.claim(kind, id);
-    const [bound, created] = (await guardRedis(this.scripts.run('claim', [key], [owner, nonce, ttl]))) as [
+  private async once<T>(
+    name: ScriptName,
+    target: IdempotentTarget,
+    keys: string[],
+    args: (string | number)[],
+    fromStore: (prior: PriorOutcome) => Promise<T | undefined>,
+    toResult: (reply: AppliedReply) => T,
+  ): Promise<T> {
+    const allKeys = [...keys, ...idempotentKeys(this.keys, target)];
+    const run = (priorChecked: boolean): Promise<AppliedReply> =>
+      this.apply(name, allKeys, [...args, ...idempotentArgs(target, priorChecked, this.options)]);
+    try {
+      return toResult(await run(false));
+    } catch (error) {
+      if (!(error instanceof PriorCheckNeeded)) throw error;
+    }
+    const prior = this.stored ? await this.stored.prior(target.idempotencyKey) : undefined;
+    if (prior) {
+      const answer = await fromStore(prior);
+      if (answer !== undefined) return answer;
+    }
+    return toResult(await run(true));
+  }
+
+  private claimTarget(kind: 'tx' | 'res', id: string, accountId: string, recordKey: string): IdempotentTarget {
+    const ttlSeconds = kind === 'tx' ? this.options.idempotencyRetentionSeconds : 0;
+    return { idempotencyKey: `${kind}:${id}`, accountId, recordKey, claim: { kind, id, ttlSeconds } };
+  }
+
+  /** Binds a reservation id to its account again after Redis lost the claim (claim.lua). */
+  private async rebindReservation(reservationId: string, accountId: string): Promise<void> {
+    const owner = `res|${accountId}|`;
+    const key = this.keys.claim('res', reservationId);
+    const [bound] = (await guardRedis(this.scripts.run('claim', [key], [owner, randomUUID().slice(0, 8), 0]))) as [
       string,
       number,
     ];
     if (bound !== owner) {
-      throw new LedgerError('IDEMPOTENCY_CONFLICT', `id ${id} was already used on another account`);
-    }
-    const value = owner + nonce;
-    if (kind === 'res') this.reservationAccounts.set(id, accountId);
-    return { id, key, value, created: created === 1 };
-  }
-
-  /**
-   * Runs the account's script after a claim. If the claim is new and the script rejected the
-   * call, nothing was written: the claim is taken back so that the id stays usable (e.g. after a
-   * typo in the account id). After a fault the script may have run, so the claim stays.
-   */
-  private async afterClaim<T>(claim: Claim, work: () => Promise<T>): Promise<T> {
-    try {
-      return await work();
-    } catch (error) {
-      if (claim.created && error instanceof LedgerError && error.reason !== 'DEPENDENCY_UNAVAILABLE') {
-        await guardRedis(this.scripts.run('unclaim', [claim.key], [claim.value])).catch(() => undefined);
-        if (claim.value.startsWith('res|')) this.reservationAccounts.delete(claim.id);
-      }
-      throw error;
+      throw new LedgerError('IDEMPOTENCY_CONFLICT', `id ${reservationId} was already used on another account`);
     }
   }
 
@@ -152,7 +160,7 @@ export class RedisLedgerStore extends LedgerStore {
     if (accountId === undefined && this.recovery) {
       // Redis lost the claim: the event store knows which account holds the reservation.
       accountId = await guardPostgres(this.recovery.accountOfReservation(reservationId));
-      if (accountId !== undefined) await this.claim('res', reservationId, accountId);
+      if (accountId !== undefined) await this.rebindReservation(reservationId, accountId);
     }
     if (accountId === undefined)
       throw new LedgerError('RESERVATION_NOT_FOUND', `reservation ${reservationId} does not exist`);
@@ -195,92 +203,31 @@ export class RedisLedgerStore extends LedgerStore {
     }
   }
 
-  /** What the event store says an idempotency key produced (undefined: never seen, or no store). */
-  private async prior(idempotencyKey: string): Promise<PriorOutcome | undefined> {
-    return this.recovery ? guardPostgres(this.recovery.priorOutcome(idempotencyKey)) : undefined;
-  }
-
-  /** A replay answered from the event store: the same parameters, or a conflict. */
-  private checkPrior(prior: PriorOutcome, h: string): void {
-    if (prior.records.some((r) => r.requestHash !== h)) {
-      throw new LedgerError('IDEMPOTENCY_CONFLICT', 'this id was used before with different parameters');
-    }
-  }
-
-  private async storedState(accountId: string, version: number, reservationId?: string): Promise<AccountState> {
-    const recovery = this.recovery;
-    if (!recovery) throw new Error('no event store');
-    const state = await guardPostgres(
-      reservationId
-        ? recovery.stateWithReservation(accountId, version, reservationId)
-        : recovery.stateAt(accountId, version),
-    );
-    if (!state) throw new Error(`event store lost ${accountId} v${version}`);
-    return state;
-  }
-
-  private static snapshot(state: AccountState): AccountSnapshot {
-    const { reservations: _, ...account } = state;
-    return account;
-  }
-
-  private async priorAccountResult(prior: PriorOutcome, h: string): Promise<AccountResult> {
-    this.checkPrior(prior, h);
-    const record = prior.records[0];
-    if (!record) throw new Error('empty prior outcome');
-    return {
-      account: RedisLedgerStore.snapshot(await this.storedState(record.accountId, record.version)),
-      replayed: true,
-      events: [],
-    };
-  }
-
-  private async priorReservationResult(
-    prior: PriorOutcome,
-    h: string,
-    reservationId: string,
-  ): Promise<ReservationResult> {
-    this.checkPrior(prior, h);
-    const record = prior.records[0];
-    if (!record) throw new Error('empty prior outcome');
-    const state = await this.storedState(record.accountId, record.version, reservationId);
-    const reservation = state.reservations.get(reservationId);
-    if (!reservation) throw new Error(`event store lost reservation ${reservationId}`);
-    return { reservation, account: RedisLedgerStore.snapshot(state), replayed: true, events: [] };
-  }
-
-  /**
-   * A reservation Redis does not hold even after its account was restored has ended before the
-   * account's newest snapshot (only active ones are restored). Answers as Redis would have:
-   * releasing a released one again is a replay; anything else on an ended one is NOT_ACTIVE.
-   */
-  private async endedReservation<T>(
+  /** Runs `work`; a reservation Redis does not hold may have ended long ago (StoredAnswers). */
+  private async endedReservation(
     reservationId: string,
     releasing: boolean,
-    work: () => Promise<T>,
-  ): Promise<T | ReservationResult> {
+    work: () => Promise<ReservationResult>,
+  ): Promise<ReservationResult> {
     try {
       return await work();
     } catch (error) {
-      if (!(error instanceof LedgerError && error.reason === 'RESERVATION_NOT_FOUND') || !this.recovery) throw error;
-      const stored = await guardPostgres(this.recovery.reservationFromHistory(reservationId));
-      if (!stored) throw error;
-      const { reservation } = stored;
-      if (releasing && reservation.status === 'RELEASED') {
-        return { reservation, account: RedisLedgerStore.snapshot(stored.account), replayed: true, events: [] };
-      }
-      throw new LedgerError('RESERVATION_NOT_ACTIVE', `reservation ${reservationId} is ${reservation.status}`);
+      if (!(error instanceof LedgerError && error.reason === 'RESERVATION_NOT_FOUND') || !this.stored) throw error;
+      const answer = await this.stored.endedReservation(reservationId, releasing);
+      if (!answer) throw error;
+      return answer;
     }
   }
 
   async openAccount(input: OpenAccountInput, ctx: CallContext): Promise<AccountResult> {
     const meta = metadataJson(input.metadata);
     const h = parameterHash('open', { currency: input.currency, od: input.overdraftLimit, meta });
-    // An account the event store knows but Redis lost must not be opened a second time.
-    if (await this.prior(`open:${input.accountId}`)) await guardPostgres(this.recovery!.restore(input.accountId));
-    const reply = await this.apply(
+    const accountKey = this.keys.account(input.accountId);
+    const target = { idempotencyKey: `open:${input.accountId}`, accountId: input.accountId, recordKey: accountKey };
+    return this.once(
       'open_account',
-      [this.keys.account(input.accountId), this.keys.outbox(input.accountId)],
+      target,
+      [accountKey, this.keys.outbox(input.accountId)],
       [
         ...this.commonArgs(ctx),
         input.accountId,
@@ -290,8 +237,14 @@ export class RedisLedgerStore extends LedgerStore {
         h,
         randomUUID(),
       ],
+      // An account the event store knows but Redis lost must not be opened a second time: bring
+      // it back, and the script answers (replay, or ACCOUNT_EXISTS).
+      async () => {
+        await guardPostgres(this.recovery!.restore(input.accountId));
+        return undefined;
+      },
+      (reply) => this.accountResult(reply),
     );
-    return this.accountResult(reply);
   }
 
   async changeStatus(
@@ -311,33 +264,17 @@ export class RedisLedgerStore extends LedgerStore {
   private async movement(kind: 'deposit' | 'withdraw', input: MovementInput, ctx: CallContext): Promise<AccountResult> {
     const meta = metadataJson(input.metadata);
     const h = parameterHash(kind, { account: input.accountId, currency: input.currency, amount: input.amount, meta });
-    const [claim, prior] = await Promise.all([
-      this.claim('tx', input.transactionId, input.accountId),
-      this.prior(`tx:${input.transactionId}`),
-    ]);
-    if (prior) return this.priorAccountResult(prior, h);
-    const reply = await this.afterClaim(claim, () =>
-      this.withRestore([input.accountId], () =>
-        this.apply(
-          kind,
-          [
-            this.keys.account(input.accountId),
-            this.keys.idempotency(input.accountId, 'tx', input.transactionId),
-            this.keys.outbox(input.accountId),
-          ],
-          [
-            ...this.commonArgs(ctx),
-            input.transactionId,
-            input.amount.toString(),
-            input.currency,
-            meta,
-            h,
-            randomUUID(),
-          ],
-        ),
+    const recordKey = this.keys.idempotency(input.accountId, 'tx', input.transactionId);
+    return this.withRestore([input.accountId], () =>
+      this.once(
+        kind,
+        this.claimTarget('tx', input.transactionId, input.accountId, recordKey),
+        [this.keys.account(input.accountId), recordKey, this.keys.outbox(input.accountId)],
+        [...this.commonArgs(ctx), input.transactionId, input.amount.toString(), input.currency, meta, h, randomUUID()],
+        (prior) => this.stored!.account(prior, h),
+        (reply) => this.accountResult(reply),
       ),
     );
-    return this.accountResult(reply);
   }
 
   deposit(input: MovementInput, ctx: CallContext): Promise<AccountResult> {
@@ -349,10 +286,6 @@ export class RedisLedgerStore extends LedgerStore {
   }
 
   async transfer(input: TransferInput, ctx: CallContext): Promise<TransferResult> {
-    const [claim, prior] = await Promise.all([
-      this.claim('tx', input.transactionId, input.fromAccountId),
-      this.prior(`tx:${input.transactionId}`),
-    ]);
     const meta = metadataJson(input.metadata);
     const h = parameterHash('transfer', {
       from: input.fromAccountId,
@@ -361,62 +294,44 @@ export class RedisLedgerStore extends LedgerStore {
       amount: input.amount,
       meta,
     });
-    if (prior) {
-      this.checkPrior(prior, h);
-      const from = prior.records.find((r) => r.accountId === input.fromAccountId);
-      const to = prior.records.find((r) => r.accountId === input.toAccountId);
-      if (from && to) {
-        const [fromState, toState] = await Promise.all([
-          this.storedState(from.accountId, from.version),
-          this.storedState(to.accountId, to.version),
-        ]);
-        return {
-          from: RedisLedgerStore.snapshot(fromState),
-          to: RedisLedgerStore.snapshot(toState),
-          replayed: true,
-          events: [],
-        };
-      }
-      // Only one side stored yet: the original is still in flight; Redis answers the replay.
-    }
-    const reply = await this.afterClaim(claim, () =>
-      this.withRestore([input.fromAccountId, input.toAccountId], () =>
-        this.apply(
-          'transfer',
-          [
-            this.keys.account(input.fromAccountId),
-            this.keys.account(input.toAccountId),
-            this.keys.idempotency(input.fromAccountId, 'tx', input.transactionId),
-            this.keys.outbox(input.fromAccountId),
-            this.keys.outbox(input.toAccountId),
-          ],
-          [
-            ...this.commonArgs(ctx),
-            input.transactionId,
-            input.amount.toString(),
-            input.currency,
-            meta,
-            h,
-            randomUUID(),
-            randomUUID(),
-          ],
-        ),
+    const recordKey = this.keys.idempotency(input.fromAccountId, 'tx', input.transactionId);
+    return this.withRestore([input.fromAccountId, input.toAccountId], () =>
+      this.once(
+        'transfer',
+        this.claimTarget('tx', input.transactionId, input.fromAccountId, recordKey),
+        [
+          this.keys.account(input.fromAccountId),
+          this.keys.account(input.toAccountId),
+          recordKey,
+          this.keys.outbox(input.fromAccountId),
+          this.keys.outbox(input.toAccountId),
+        ],
+        [
+          ...this.commonArgs(ctx),
+          input.transactionId,
+          input.amount.toString(),
+          input.currency,
+          meta,
+          h,
+          randomUUID(),
+          randomUUID(),
+        ],
+        // Only one side stored yet: the original is still in flight; Redis answers the replay.
+        (prior) => this.stored!.transfer(prior, h, input.fromAccountId, input.toAccountId),
+        (reply) => {
+          if (!reply.body.to) throw new Error('transfer reply without destination account');
+          return {
+            from: toAccount(reply.body.account),
+            to: toAccount(reply.body.to),
+            replayed: reply.replayed,
+            events: pendingEvents(reply),
+          };
+        },
       ),
     );
-    if (!reply.body.to) throw new Error('transfer reply without destination account');
-    return {
-      from: toAccount(reply.body.account),
-      to: toAccount(reply.body.to),
-      replayed: reply.replayed,
-      events: pendingEvents(reply),
-    };
   }
 
   async reserve(input: ReserveInput, ctx: CallContext): Promise<ReservationResult> {
-    const [claim, prior] = await Promise.all([
-      this.claim('res', input.reservationId, input.accountId),
-      this.prior(`res:${input.reservationId}`),
-    ]);
     const h = parameterHash('reserve', {
       account: input.accountId,
       currency: input.currency,
@@ -424,33 +339,35 @@ export class RedisLedgerStore extends LedgerStore {
       order: input.orderId,
       ttl: input.ttlSeconds,
     });
-    if (prior) return this.priorReservationResult(prior, h, input.reservationId);
-    const reply = await this.afterClaim(claim, () =>
-      this.withRestore([input.accountId], () =>
-        this.apply(
-          'reserve',
-          [
-            this.keys.account(input.accountId),
-            this.keys.reservation(input.accountId, input.reservationId),
-            this.keys.idempotency(input.accountId, 'res', input.reservationId),
-            this.keys.expiryIndex(input.accountId),
-            this.keys.outbox(input.accountId),
-          ],
-          [
-            ...this.commonArgs(ctx),
-            input.reservationId,
-            input.amount.toString(),
-            input.currency,
-            input.orderId,
-            input.ttlSeconds,
-            h,
-            randomUUID(),
-            input.accountId,
-          ],
-        ),
+    const recordKey = this.keys.idempotency(input.accountId, 'res', input.reservationId);
+    const result = await this.withRestore([input.accountId], () =>
+      this.once(
+        'reserve',
+        this.claimTarget('res', input.reservationId, input.accountId, recordKey),
+        [
+          this.keys.account(input.accountId),
+          this.keys.reservation(input.accountId, input.reservationId),
+          recordKey,
+          this.keys.expiryIndex(input.accountId),
+          this.keys.outbox(input.accountId),
+        ],
+        [
+          ...this.commonArgs(ctx),
+          input.reservationId,
+          input.amount.toString(),
+          input.currency,
+          input.orderId,
+          input.ttlSeconds,
+          h,
+          randomUUID(),
+          input.accountId,
+        ],
+        (prior) => this.stored!.reservation(prior, h, input.reservationId),
+        (reply) => this.reservationResult(reply),
       ),
     );
-    return this.reservationResult(reply);
+    this.reservationAccounts.set(input.reservationId, input.accountId);
+    return result;
   }
 
   async amend(input: AmendInput, ctx: CallContext): Promise<ReservationResult> {
@@ -512,20 +429,20 @@ export class RedisLedgerStore extends LedgerStore {
     ctx: CallContext,
   ): Promise<ReservationResult> {
     const scoped = scopedId(reservationId, stepId);
-    const [accountId, prior] = await Promise.all([
-      this.accountOfReservation(reservationId),
-      this.prior(`${step}:${scoped}`),
-    ]);
+    const accountId = await this.accountOfReservation(reservationId);
     const h = parameterHash(step, hashed);
-    if (prior) return this.priorReservationResult(prior, h, reservationId);
     const script: ScriptName = step === 'amend' ? 'amend_reservation' : 'commit_reservation';
-    return this.endedReservation(reservationId, false, async () =>
-      this.reservationResult(
-        await this.withRestore([accountId], () =>
-          this.apply(script, keys(accountId, this.keys.idempotency(accountId, step, scoped)), [
-            ...this.commonArgs(ctx),
-            ...args(h),
-          ]),
+    const recordKey = this.keys.idempotency(accountId, step, scoped);
+    const target = { idempotencyKey: `${step}:${scoped}`, accountId, recordKey };
+    return this.endedReservation(reservationId, false, () =>
+      this.withRestore([accountId], () =>
+        this.once(
+          script,
+          target,
+          keys(accountId, recordKey),
+          [...this.commonArgs(ctx), ...args(h)],
+          (prior) => this.stored!.reservation(prior, h, reservationId),
+          (reply) => this.reservationResult(reply),
         ),
       ),
     );
@@ -564,16 +481,11 @@ export class RedisLedgerStore extends LedgerStore {
     try {
       return await this.withRestore([accountId], () => this.liveReservation(accountId, reservationId));
     } catch (error) {
-      if (!(error instanceof LedgerError && error.reason === 'RESERVATION_NOT_FOUND') || !this.recovery) throw error;
+      if (!(error instanceof LedgerError && error.reason === 'RESERVATION_NOT_FOUND') || !this.stored) throw error;
       // Ended before the newest snapshot, so not restored into Redis: read it from the store.
-      const stored = await guardPostgres(this.recovery.reservationFromHistory(reservationId));
+      const stored = await this.stored.readEnded(reservationId);
       if (!stored) throw error;
-      return {
-        reservation: stored.reservation,
-        account: RedisLedgerStore.snapshot(stored.account),
-        replayed: false,
-        events: [],
-      };
+      return stored;
     }
   }
 

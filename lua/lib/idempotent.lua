@@ -1,0 +1,76 @@
+-- idempotent: the loader (src/infrastructure/redis/lua-scripts.ts) wraps each script that takes a
+-- client id (deposit, withdraw, transfer, reserve, amend/commit_reservation, open_account) into
+-- one atomic call: the id claim, the "was this id ever used?" check and the account step run in
+-- one script, one round trip. The script's own source becomes the function `body` below; its
+-- KEYS and ARGV indexes are unchanged because everything of this wrapper comes after them.
+--
+-- Appended KEYS (last four): claim key (the id's binding to its account; ignored without an
+-- owner), id filter, id filter ready marker, the call's replay record (or the key whose presence
+-- means Redis can answer the id itself, e.g. the account for open_account).
+-- Appended ARGV: claim owner "<kind>|<account_id>|" ('' = no claim), nonce, claim ttl s (0 =
+-- keep), prior checked ('1': the caller looked the id up in the event store and it was not
+-- there), the id's filter bit positions, and last the number of these appended arguments.
+--
+-- The id filter is a Bloom filter of every idempotency key that ever produced events (kept in
+-- the event store forever; Redis keeps replay records only for the retention). A bit that is
+-- clear proves the id new, so a new id costs no event store lookup; "maybe seen" (all bits set,
+-- or the filter not rebuilt yet after Redis lost it: no ready marker) answers CHECK_PRIOR and
+-- changes nothing, and the caller asks the event store, then calls again with prior checked.
+-- Bits are set only when the call is applied, so rejects do not fill the filter.
+-- Extra reply: {'CHECK_PRIOR', ''}.
+local wrapper_nk, wrapper_na = #KEYS, #ARGV
+local wrapper_first = wrapper_na - tonumber(ARGV[wrapper_na])
+local claim_key, filter_key, ready_key, record_key =
+  KEYS[wrapper_nk - 3], KEYS[wrapper_nk - 2], KEYS[wrapper_nk - 1], KEYS[wrapper_nk]
+local claim_owner, claim_nonce = ARGV[wrapper_first + 1], ARGV[wrapper_first + 2]
+local claim_ttl, prior_checked = tonumber(ARGV[wrapper_first + 3]), ARGV[wrapper_first + 4]
+local first_bit, last_bit = wrapper_first + 5, wrapper_na - 1
+
+local bound = nil
+if claim_owner ~= '' then
+  local existing = redis.call('GET', claim_key)
+  if existing then
+    bound = string.match(existing, '^(.*|)[^|]*$')
+    if bound ~= claim_owner then
+      local id = string.match(claim_key, ':claim:[^:]+:(.*)$') or '?'
+      return reject('IDEMPOTENCY_CONFLICT', 'id ' .. id .. ' was already used on another account')
+    end
+  end
+end
+
+if prior_checked ~= '1' and redis.call('EXISTS', record_key) == 0 then
+  local maybe_seen = redis.call('EXISTS', ready_key) == 0
+  if not maybe_seen then
+    maybe_seen = true
+    for i = first_bit, last_bit do
+      if redis.call('GETBIT', filter_key, ARGV[i]) == 0 then
+        maybe_seen = false
+        break
+      end
+    end
+  end
+  if maybe_seen then
+    return { 'CHECK_PRIOR', '' }
+  end
+end
+
+local claimed = false
+if claim_owner ~= '' and not bound then
+  if claim_ttl > 0 then
+    redis.call('SET', claim_key, claim_owner .. claim_nonce, 'EX', claim_ttl)
+  else
+    redis.call('SET', claim_key, claim_owner .. claim_nonce)
+  end
+  claimed = true
+end
+
+local result = body()
+if result[1] == 'OK' then
+  for i = first_bit, last_bit do
+    redis.call('SETBIT', filter_key, ARGV[i], 1)
+  end
+elseif claimed and result[1] ~= 'REPLAY' then
+  -- Rejected: nothing was written, so the id stays free (e.g. after a typo in the account id).
+  redis.call('DEL', claim_key)
+end
+return result

@@ -1,0 +1,58 @@
+import { Inject, Logger, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import type { LedgerConfig } from '../../config/config';
+import { LEDGER_CONFIG } from '../../config/config.module';
+import { createRedisClient } from '../redis/redis-client';
+import { IdFilterRebuild } from './id-filter-rebuild';
+
+/** Keeps the id filters of lua/lib/idempotent.lua rebuilt (see IdFilterRebuild). */
+@Module({
+  providers: [
+    {
+      provide: IdFilterRebuild,
+      inject: [LEDGER_CONFIG, DataSource],
+      useFactory: (config: LedgerConfig, db: DataSource): IdFilterRebuild => {
+        const logger = new Logger(IdFilterRebuild.name);
+        let failing = false;
+        return new IdFilterRebuild(
+          createRedisClient(config.redis, 'ledger-id-filter'),
+          db,
+          {
+            buckets: config.ledger.buckets,
+            idFilterBits: config.ledger.idFilterBits,
+            idFilterHashes: config.ledger.idFilterHashes,
+            checkIntervalMs: 2000,
+            pageSize: 5000,
+            // Well above a relay transaction: a few statements, each bounded by the statement timeout.
+            lateCommitMarginMs: 60_000 + 4 * config.postgres.statementTimeoutMs,
+          },
+          {
+            rebuilt: (ids, seconds) => {
+              failing = false;
+              logger.log(`id filters rebuilt: ${ids} ids in ${seconds.toFixed(1)} s; new ids skip the event store now`);
+            },
+            failed: (error) => {
+              // Logged once per outage (it retries every check), not every two seconds.
+              if (failing) return;
+              failing = true;
+              logger.warn(
+                `id filter rebuild failed, retrying: ${error instanceof Error ? error.message : String(error)}`,
+              );
+            },
+          },
+        );
+      },
+    },
+  ],
+})
+export class IdFilterModule implements OnApplicationBootstrap, OnApplicationShutdown {
+  constructor(@Inject(IdFilterRebuild) private readonly rebuild: IdFilterRebuild) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.rebuild.start(10_000);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.rebuild.stop();
+  }
+}
