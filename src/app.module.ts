@@ -9,7 +9,7 @@ import { ObservabilityModule } from './infrastructure/observability/observabilit
 import type { ObservabilityOptions } from './infrastructure/observability/observability-options';
 import { OutboxModule } from './infrastructure/outbox/outbox.module';
 import { PostgresModule } from './infrastructure/postgres/postgres.module';
-import { IdFilterModule } from './infrastructure/recovery/id-filter.module';
+import { RecoveryModule } from './infrastructure/recovery/recovery.module';
 import { RedisModule } from './infrastructure/redis/redis.module';
 import { CurrencyRegistry } from './ledger/domain/currency';
 import { parseExtraAssets } from './ledger/domain/currency';
@@ -45,8 +45,8 @@ export class AppModule {
         CoreModule,
         RedisModule,
         PostgresModule,
+        RecoveryModule,
         OutboxModule,
-        IdFilterModule,
         LedgerModule,
       ],
       controllers: [HealthController],

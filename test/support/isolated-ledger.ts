@@ -41,7 +41,7 @@ export async function startIsolatedLedger(overrides: Record<string, string> = {}
       LEDGER_DATABASE_URL: db.url,
       LEDGER_KAFKA_TOPIC: topic,
       LEDGER_EXTRA_ASSETS: 'BTC:8',
-      LOG_LEVEL: 'silent',
+      LOG_LEVEL: process.env.LEDGER_TEST_LOGS ? 'info' : 'silent',
       ...overrides,
     });
   } catch (error) {

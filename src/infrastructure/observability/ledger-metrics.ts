@@ -174,6 +174,12 @@ export class LedgerMetrics {
     labelNames: ['script'],
     registers: [this.registry],
   });
+  readonly idFilterStoreLookups = new FastCounter({
+    name: 'ledger_id_filter_store_lookups_total',
+    help: 'Calls whose id the Redis id filter could not rule out (seen before, a false positive, or the filter not rebuilt yet), so the event store was asked.',
+    labelNames: ['script'],
+    registers: [this.registry],
+  });
   readonly redisConnectionState = new Gauge({
     name: 'ledger_redis_connection_state',
     help: 'State of the hot-path Redis connection: 1 for the current state, 0 for the others.',

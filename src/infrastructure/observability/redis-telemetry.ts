@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { type Span, SpanKind } from '@opentelemetry/api';
 import type Redis from 'ioredis';
 import { isErrorReason } from '../../ledger/domain/errors';
-import type { ScriptCall, ScriptName, ScriptObserver } from '../redis/lua-scripts';
+import { IDEMPOTENT_SCRIPTS, type ScriptCall, type ScriptName, type ScriptObserver } from '../redis/lua-scripts';
 import { RedisKeys } from '../redis/redis-keys';
 import type { LedgerMetrics } from './ledger-metrics';
 import { noteRemoteCallEnd, noteRemoteCallStart } from './timed-steps';
@@ -69,7 +69,10 @@ export class RedisTelemetry implements ScriptObserver {
     private readonly tracing: Tracing,
     /** false: LEDGER_TELEMETRY=off, nothing recorded per call */
     private readonly perCall: boolean,
-  ) {}
+  ) {
+    // Exported at 0 from the start, so that a rate() over it is defined before the first lookup.
+    for (const script of IDEMPOTENT_SCRIPTS) this.metrics.idFilterStoreLookups.labels(script);
+  }
 
   private instruments(script: ScriptName): ScriptInstruments {
     let instruments = this.scripts.get(script);
@@ -106,6 +109,7 @@ export class RedisTelemetry implements ScriptObserver {
       replied: (reply) => {
         end();
         const reject = scriptReject(reply);
+        if (Array.isArray(reply) && reply[0] === 'CHECK_PRIOR') this.metrics.idFilterStoreLookups.labels(script).inc();
         if (reject !== undefined) {
           this.metrics.redisScriptFailures.labels(script, 'reject', reject).inc();
           span?.setAttribute('ledger.script.status', reject);

@@ -20,6 +20,8 @@ import { KafkaPublisher } from '../kafka/kafka-publisher';
 import { PostgresEventStore } from '../postgres/postgres-event-store';
 import { Snapshotter } from '../postgres/snapshotter';
 import { AccountRecovery } from '../recovery/account-recovery';
+import { DurableGate } from '../recovery/durable-gate';
+import { EventStoreProbe } from '../recovery/event-store-probe';
 import { LuaScripts } from '../redis/lua-scripts';
 import { createRedisClient } from '../redis/redis-client';
 import { REDIS_CLIENT } from '../redis/redis.module';
@@ -101,7 +103,16 @@ function throttled(logger: Logger, what: string): (error: unknown, attempt: numb
     },
     {
       provide: LedgerStore,
-      inject: [REDIS_CLIENT, LuaScripts, CurrencyRegistry, LEDGER_CONFIG, AccountRecovery, DurabilityWaiter, TELEMETRY],
+      inject: [
+        REDIS_CLIENT,
+        LuaScripts,
+        CurrencyRegistry,
+        LEDGER_CONFIG,
+        AccountRecovery,
+        DurabilityWaiter,
+        EventStoreProbe,
+        TELEMETRY,
+      ],
       useFactory: (
         redis: Redis,
         scripts: LuaScripts,
@@ -109,12 +120,15 @@ function throttled(logger: Logger, what: string): (error: unknown, attempt: numb
         config: LedgerConfig,
         recovery: AccountRecovery,
         waiter: DurabilityWaiter,
+        probe: EventStoreProbe,
         telemetry?: OutboxTelemetry,
       ): LedgerStore => {
         const live = new RedisLedgerStore(redis, scripts, currencies, config.ledger, recovery);
-        return new AcknowledgingLedgerStore(live, config.eventStore.ackMode, waiter, (mode, seconds) =>
+        const acknowledging = new AcknowledgingLedgerStore(live, config.eventStore.ackMode, waiter, (mode, seconds) =>
           telemetry?.ackWait(mode, seconds),
         );
+        // Fast mode keeps taking calls through a Postgres outage (the outbox absorbs it).
+        return config.eventStore.ackMode === 'durable' ? new DurableGate(acknowledging, probe) : acknowledging;
       },
     },
     {

@@ -1,13 +1,40 @@
-import { Inject, Logger, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Global,
+  Inject,
+  Logger,
+  Module,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { LedgerConfig } from '../../config/config';
 import { LEDGER_CONFIG } from '../../config/config.module';
 import { createRedisClient } from '../redis/redis-client';
+import { EventStoreProbe } from './event-store-probe';
 import { IdFilterRebuild } from './id-filter-rebuild';
 
-/** Keeps the id filters of lua/lib/idempotent.lua rebuilt (see IdFilterRebuild). */
+/**
+ * Keeps Redis a complete cache of the event store's idempotency (the id filters of
+ * lua/lib/idempotent.lua, IdFilterRebuild) and watches whether the event store answers
+ * (EventStoreProbe, read by DurableGate).
+ */
+@Global()
 @Module({
   providers: [
+    {
+      provide: EventStoreProbe,
+      inject: [DataSource],
+      useFactory: (db: DataSource): EventStoreProbe => {
+        const logger = new Logger(EventStoreProbe.name);
+        return new EventStoreProbe(db, 500, (reachable, error) => {
+          if (reachable) logger.log('event store reachable again: durable calls accepted');
+          else
+            logger.warn(
+              `event store unreachable, durable calls refused until it answers: ${error instanceof Error ? error.message : String(error)}`,
+            );
+        });
+      },
+    },
     {
       provide: IdFilterRebuild,
       inject: [LEDGER_CONFIG, DataSource],
@@ -44,15 +71,20 @@ import { IdFilterRebuild } from './id-filter-rebuild';
       },
     },
   ],
+  exports: [EventStoreProbe],
 })
-export class IdFilterModule implements OnApplicationBootstrap, OnApplicationShutdown {
-  constructor(@Inject(IdFilterRebuild) private readonly rebuild: IdFilterRebuild) {}
+export class RecoveryModule implements OnApplicationBootstrap, OnApplicationShutdown {
+  constructor(
+    @Inject(IdFilterRebuild) private readonly rebuild: IdFilterRebuild,
+    @Inject(EventStoreProbe) private readonly probe: EventStoreProbe,
+  ) {}
 
   async onApplicationBootstrap(): Promise<void> {
+    this.probe.start();
     await this.rebuild.start(10_000);
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.rebuild.stop();
+    await Promise.all([this.rebuild.stop(), this.probe.stop()]);
   }
 }
