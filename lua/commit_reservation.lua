@@ -62,4 +62,8 @@ else
 end
 local reply = reservation_reply(a, r)
 idem_store(KEYS[3], h, reply, tonumber(ARGV[2]))
+if r.st == 'RELEASED' then
+  -- A ReleaseReservation of it later is a replay of this call's release (release_reservation.lua).
+  redis.call('HSET', KEYS[2], 'rel', reply)
+end
 return { 'OK', reply }

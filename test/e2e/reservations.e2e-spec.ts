@@ -722,6 +722,32 @@ describe('reservations: Reserve, AmendReservation, CommitReservation, ReleaseRes
       await expectFigures(accountId, '100.00', '0.00', '100.00', '4');
     });
 
+    it('a replayed release answers the state right after the release, not the account as it is now', async () => {
+      const accountId = await l.funded('100.00');
+      const reservationId = uid('res');
+      await reserve(accountId, '30.00', reservationId);
+      const first = await release(reservationId);
+      await l.deposit(accountId, '5.00');
+      await reserve(accountId, '20.00', uid('res'));
+      const again = await release(reservationId);
+      expect(again.replayed).toBe(true);
+      expect(again.reservation).toEqual(first.reservation);
+      expect(figures(again.account)).toEqual(figures(first.account));
+      expect(figures(again.account)).toEqual({ balance: '100.00', held: '0.00', available: '100.00', version: '4' });
+      await expectFigures(accountId, '105.00', '20.00', '85.00', '6');
+    });
+
+    it('a release after a final commit replays the final commit: the state right after it', async () => {
+      const accountId = await l.funded('100.00');
+      const reservationId = uid('res');
+      await reserve(accountId, '30.00', reservationId);
+      await commit(reservationId, '10.00', true);
+      await l.deposit(accountId, '1.00');
+      const reply = await release(reservationId);
+      expect(reply.replayed).toBe(true);
+      expect(figures(reply.account)).toEqual({ balance: '90.00', held: '0.00', available: '90.00', version: '5' });
+    });
+
     it('after a final commit released the rest, release is a replay', async () => {
       const accountId = await l.funded('100.00');
       const reservationId = uid('res');
