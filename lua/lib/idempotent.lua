@@ -38,12 +38,26 @@ if claim_owner ~= '' then
   end
 end
 
+-- One BITFIELD for all of the id's bits (GET or SET u1 at each position): one command, not k.
+local function filter_bits(op)
+  local args = {}
+  for i = first_bit, last_bit do
+    args[#args + 1] = op
+    args[#args + 1] = 'u1'
+    args[#args + 1] = ARGV[i]
+    if op == 'SET' then
+      args[#args + 1] = 1
+    end
+  end
+  return redis.call('BITFIELD', filter_key, unpack(args))
+end
+
 if prior_checked ~= '1' and redis.call('EXISTS', record_key) == 0 then
   local maybe_seen = redis.call('EXISTS', ready_key) == 0
   if not maybe_seen then
     maybe_seen = true
-    for i = first_bit, last_bit do
-      if redis.call('GETBIT', filter_key, ARGV[i]) == 0 then
+    for _, bit in ipairs(filter_bits('GET')) do
+      if bit == 0 then
         maybe_seen = false
         break
       end
@@ -66,9 +80,7 @@ end
 
 local result = body()
 if result[1] == 'OK' then
-  for i = first_bit, last_bit do
-    redis.call('SETBIT', filter_key, ARGV[i], 1)
-  end
+  filter_bits('SET')
 elseif claimed and result[1] ~= 'REPLAY' then
   -- Rejected: nothing was written, so the id stays free (e.g. after a typo in the account id).
   redis.call('DEL', claim_key)

@@ -23,10 +23,11 @@ import { IdFilterRebuild } from './id-filter-rebuild';
   providers: [
     {
       provide: EventStoreProbe,
-      inject: [DataSource],
-      useFactory: (db: DataSource): EventStoreProbe => {
+      inject: [LEDGER_CONFIG],
+      useFactory: (config: LedgerConfig): EventStoreProbe => {
         const logger = new Logger(EventStoreProbe.name);
-        return new EventStoreProbe(db, 500, (reachable, error) => {
+        const options = { url: config.postgres.url, intervalMs: 500, timeoutMs: config.postgres.connectTimeoutMs };
+        return new EventStoreProbe(options, (reachable, error) => {
           if (reachable) logger.log('event store reachable again: durable calls accepted');
           else
             logger.warn(
