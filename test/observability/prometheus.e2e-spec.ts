@@ -142,7 +142,7 @@ describe('observability: a real Prometheus scrapes the service under load', () =
     );
     expect(await values('count by (grpc_type) (grpc_server_started_total)', 'grpc_type')).toEqual(['unary']);
     expect(await values('grpc_server_handled_total{grpc_method="Reserve"}', 'grpc_code')).toEqual(
-      expect.arrayContaining(['OK', 'FAILED_PRECONDITION', 'INVALID_ARGUMENT', 'UNAVAILABLE']),
+      expect.arrayContaining(['OK', 'FailedPrecondition', 'InvalidArgument', 'Unavailable']),
     );
     expect(await values('ledger_operations_total{operation="Reserve"}', 'result')).toEqual(
       expect.arrayContaining(['ok', 'replayed', 'rejected', 'error']),
