@@ -92,7 +92,8 @@ describe('the ledger chart: helm lint, helm template, Kubernetes schemas', () =>
         });
       }
       const deployment = find(objects, 'Deployment', 'ledger');
-      const selector = (deployment['spec'] as { selector: { matchLabels: Record<string, string> } }).selector.matchLabels;
+      const selector = (deployment['spec'] as { selector: { matchLabels: Record<string, string> } }).selector
+        .matchLabels;
       expect(selector).toEqual({
         'app.kubernetes.io/name': 'ledger',
         'app.kubernetes.io/instance': 'ledger',
@@ -245,7 +246,9 @@ describe('the ledger chart: helm lint, helm template, Kubernetes schemas', () =>
       expect(groups.map((g) => g.name)).toEqual(file.groups.map((g) => g.name));
       for (const [i, group] of groups.entries()) {
         const source = file.groups[i]!;
-        expect(group.rules.map((r) => [r.alert, r.expr, r.for])).toEqual(source.rules.map((r) => [r.alert, r.expr, r.for]));
+        expect(group.rules.map((r) => [r.alert, r.expr, r.for])).toEqual(
+          source.rules.map((r) => [r.alert, r.expr, r.for]),
+        );
         for (const [j, alert] of group.rules.entries()) {
           expect(alert.labels).toEqual({ ...source.rules[j]!.labels, team: 'payments' });
           expect(alert.annotations).toEqual({
@@ -285,13 +288,21 @@ describe('the ledger chart: helm lint, helm template, Kubernetes schemas', () =>
     });
 
     it.each([
-      ['a misspelt nested key', ['--set', 'metrics.serviceMonitor.enable=true'], "additional properties 'enable' not allowed"],
+      [
+        'a misspelt nested key',
+        ['--set', 'metrics.serviceMonitor.enable=true'],
+        "additional properties 'enable' not allowed",
+      ],
       ['a string for a port', ['--set-string', 'service.grpcPort=grpc'], '/service/grpcPort'],
       ['an unknown ack mode', ['--set', 'config.ackMode=sometimes'], '/config/ackMode'],
       ['a malformed broker', ['--set', 'kafka.brokers[0]=kafka'], '/kafka/brokers/0'],
       ['a sampler ratio above 1', ['--set-string', 'tracing.samplerArg=2'], '/tracing/samplerArg'],
       ['a resource key typo', ['--set', 'resources.limits.memroy=1Gi'], "additional properties 'memroy' not allowed"],
-      ['running as root', ['--set', 'containerSecurityContext.runAsNonRoot=false'], '/containerSecurityContext/runAsNonRoot'],
+      [
+        'running as root',
+        ['--set', 'containerSecurityContext.runAsNonRoot=false'],
+        '/containerSecurityContext/runAsNonRoot',
+      ],
       ['a required key removed', ['--set', 'image.repository=null'], '/image'],
     ])('rejects %s', (_what, args, expected) => {
       expect(rejection(args)).toContain(expected);
@@ -321,6 +332,12 @@ describe('the ledger chart: helm lint, helm template, Kubernetes schemas', () =>
 interface RuleFile {
   groups: {
     name: string;
-    rules: { alert: string; expr: string; for?: string; labels: Record<string, string>; annotations: Record<string, string> }[];
+    rules: {
+      alert: string;
+      expr: string;
+      for?: string;
+      labels: Record<string, string>;
+      annotations: Record<string, string>;
+    }[];
   }[];
 }
