@@ -8,6 +8,7 @@ import { type KubeObject, nameOf, schemaProblems } from './support/kube-schemas'
 jest.setTimeout(120_000);
 
 const PRODUCTION = join(CHART, 'ci/production-values.yaml');
+const DEV = join(REPO, 'k8s/stack/values/ledger-dev.yaml');
 const BAD = join(REPO, 'test/deploy/fixtures/bad-values.yaml');
 
 type Container = {
@@ -31,6 +32,7 @@ describe('the ledger chart: helm lint, helm template, Kubernetes schemas', () =>
   const configurations: [string, string[]][] = [
     ['default values', []],
     ['production-like values (ci/production-values.yaml)', [PRODUCTION]],
+    ["the dev cluster's values (k8s/stack/values/ledger-dev.yaml, k8s/install.sh)", [DEV]],
   ];
 
   describe.each(configurations)('%s', (_label, files) => {
