@@ -31,7 +31,7 @@ export LEDGER_DATABASE_URL="${LEDGER_DATABASE_URL:-postgres://ledger:ledger@127.
 export LEDGER_KAFKA_BROKERS="${LEDGER_KAFKA_BROKERS:-127.0.0.1:${LEDGER_KAFKA_PORT:-9092}}"
 
 echo "== tools"
-bash scripts/tools.sh jaeger prometheus promtool ghz grpcurl >/dev/null
+bash scripts/tools.sh jaeger prometheus promtool ghz grpcurl helm shellcheck >/dev/null
 # From here on a test hook only finds installed tools; a missing one fails at once, naming the fix.
 export LEDGER_TOOLS_INSTALLED_ONLY=1
 

@@ -3,7 +3,7 @@
 # that directory (one line, on stdout; progress goes to stderr):
 #
 #   bin="$(scripts/tools.sh grpcurl ghz)" && "$bin/grpcurl" --version
-#   tools: grpcurl ghz helm jaeger prometheus promtool
+#   tools: grpcurl ghz helm jaeger prometheus promtool shellcheck
 #
 # Builds come from the Go module proxy with GOPATH/GOCACHE under the cache dir, so a second run (or a
 # rebuild after a version bump) reuses downloaded modules and compiled packages. A tool is rebuilt
@@ -112,6 +112,26 @@ install_prometheus() {
   ln -sfn "$dir/usr/bin/promtool" "$BIN/promtool"
 }
 
+# shellcheck comes from Debian's package too, unpacked the same way (a static-ish binary that needs
+# only libc, libffi and libgmp, which every Debian machine of this kind has).
+install_shellcheck() {
+  local version dir deb tmp
+  [ -x "$BIN/shellcheck" ] && return 0
+  command -v apt-get >/dev/null || die "apt-get not found: cannot fetch the shellcheck package"
+  tmp=$(mktemp -d "$CACHE/tmp/shellcheck.XXXXXX")
+  log "fetching Debian package shellcheck (first time only)..."
+  if ! (cd "$tmp" && apt-get download shellcheck >/dev/null 2>&1); then
+    apt-get update -qq >/dev/null
+    (cd "$tmp" && apt-get download shellcheck >/dev/null)
+  fi
+  deb=$(ls "$tmp"/shellcheck_*.deb)
+  version=$(dpkg-deb -f "$deb" Version)
+  dir="$CACHE/shellcheck-$version"
+  rm -rf "$dir" && dpkg -x "$deb" "$dir"
+  rm -rf "$tmp"
+  ln -sfn "$dir/usr/bin/shellcheck" "$BIN/shellcheck"
+}
+
 # require_installed <tool>: the LEDGER_TOOLS_INSTALLED_ONLY check.
 require_installed() {
   local tool=$1 version
@@ -120,8 +140,8 @@ require_installed() {
     ghz) version=$GHZ_VERSION ;;
     helm) version=$HELM_VERSION ;;
     jaeger) version=$JAEGER_VERSION ;;
-    prometheus | promtool) [ -x "$BIN/$tool" ] && return 0 ;;
-    *) die "unknown tool '$tool' (known: grpcurl ghz helm jaeger prometheus promtool)" ;;
+    prometheus | promtool | shellcheck) [ -x "$BIN/$tool" ] && return 0 ;;
+    *) die "unknown tool '$tool' (known: grpcurl ghz helm jaeger prometheus promtool shellcheck)" ;;
   esac
   [ -n "${version:-}" ] && installed "$tool" "$version" && return 0
   die "$tool is not installed in $BIN: run 'bash scripts/tools.sh $tool' first (npm test does it before the tests start)"
@@ -139,12 +159,13 @@ install_one() {
     helm) installed helm "$HELM_VERSION" || go_install helm helm.sh/helm/v3/cmd/helm "$HELM_VERSION" "$(helm_ldflags)" ;;
     jaeger) install_jaeger ;;
     prometheus | promtool) install_prometheus ;;
-    *) die "unknown tool '$1' (known: grpcurl ghz helm jaeger prometheus promtool)" ;;
+    shellcheck) install_shellcheck ;;
+    *) die "unknown tool '$1' (known: grpcurl ghz helm jaeger prometheus promtool shellcheck)" ;;
   esac
 }
 
 main() {
-  [ $# -gt 0 ] || die "usage: $0 <grpcurl|ghz|helm|jaeger|prometheus|promtool>..."
+  [ $# -gt 0 ] || die "usage: $0 <grpcurl|ghz|helm|jaeger|prometheus|promtool|shellcheck>..."
   mkdir -p "$BIN" "$CACHE/tmp"
   local tool
   for tool in "$@"; do install_one "$tool"; done

@@ -166,7 +166,7 @@ describe('observability: traces in a real Jaeger', () => {
       level: 'warn',
       rpc_method: 'Reserve',
       reason: 'INSUFFICIENT_FUNDS',
-      grpc_code: 'FAILED_PRECONDITION',
+      grpc_code: 'FailedPrecondition',
       span_id: root.spanID,
     });
     expect(lines.filter((l) => l['trace_id'] === okTrace)).toEqual([]);

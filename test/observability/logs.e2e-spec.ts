@@ -117,7 +117,7 @@ describe('observability: logs (pino JSON, one line per failed call)', () => {
       msg: 'Reserve rejected: INSUFFICIENT_FUNDS: available 99.00 USD < 5000.00 USD',
       rpc_service: 'ledger.v1.LedgerService',
       rpc_method: 'Reserve',
-      grpc_code: 'FAILED_PRECONDITION',
+      grpc_code: 'FailedPrecondition',
       reason: 'INSUFFICIENT_FUNDS',
       trace_id: server!.spanContext().traceId,
       span_id: server!.spanContext().spanId,
@@ -149,7 +149,7 @@ describe('observability: logs (pino JSON, one line per failed call)', () => {
       expect(lines[0]).toMatchObject({
         level: 'error',
         reason: 'DEPENDENCY_UNAVAILABLE',
-        grpc_code: 'UNAVAILABLE',
+        grpc_code: 'Unavailable',
         rpc_method: 'Reserve',
       });
       expect(lines[0]!['trace_id']).toMatch(/^[0-9a-f]{32}$/);

@@ -8,6 +8,7 @@ import { Observable } from 'rxjs';
 import { LedgerError } from '../../ledger/domain/errors';
 import { GRPC_CODE_OF_REASON } from '../../ledger/grpc/error-status';
 import type { FastCounterChild, FastHistogramChild } from './fast-metrics';
+import { grpcCodeLabel } from './grpc-code-label';
 import type { GrpcType } from './grpc-method-types';
 import type { LedgerMetrics } from './ledger-metrics';
 import { currentRequestId, requestIdOf, withCallLogContext } from './logging';
@@ -42,6 +43,7 @@ export function classifyFailure(error: unknown): CallFailure {
   return { reason: reasonOf(error), fault: true, code: GrpcStatus.INTERNAL };
 }
 
+/** The C-core name of a status (`FAILED_PRECONDITION`): the reason of a reject raised as a bare status. */
 export function grpcCodeName(code: GrpcStatus): string {
   return GrpcStatus[code] ?? 'UNKNOWN';
 }
@@ -75,7 +77,8 @@ interface MethodTelemetry {
  *   code, and on failure status ERROR with the reason code;
  * - runs the call in a log context, so that any line written during it carries its req_id;
  * - writes one log line when the call fails: warn for a business reject, error for a fault
- *   (with the stack), carrying reason, gRPC code, method, trace_id, span_id and req_id. Nothing
+ *   (with the stack), carrying reason, gRPC code (`grpc_code`, Go's spelling like the metric
+ *   label), method, trace_id, span_id and req_id. Nothing
  *   is logged for a successful call.
  * With LEDGER_TELEMETRY=off only the failure line remains.
  */
@@ -180,7 +183,7 @@ export class GrpcTelemetryInterceptor implements NestInterceptor {
     method.max.record(seconds);
     let handled = method.handled.get(code);
     if (!handled) {
-      handled = this.metrics.grpcHandled.labels(...method.labels, grpcCodeName(code));
+      handled = this.metrics.grpcHandled.labels(...method.labels, grpcCodeLabel(code));
       method.handled.set(code, handled);
     }
     handled.inc();
@@ -211,7 +214,7 @@ export class GrpcTelemetryInterceptor implements NestInterceptor {
     const fields: Record<string, unknown> = {
       rpc_service: method.service,
       rpc_method: method.method,
-      grpc_code: grpcCodeName(failure.code),
+      grpc_code: grpcCodeLabel(failure.code),
       reason: failure.reason,
       duration_ms: Math.round(seconds * 1e6) / 1e3,
     };

@@ -83,7 +83,7 @@ export class LedgerMetrics {
   });
   readonly grpcHandled = new FastCounter({
     name: 'grpc_server_handled_total',
-    help: 'RPCs completed on the server, by gRPC status code.',
+    help: 'RPCs completed on the server, by gRPC status code (Go spelling: OK, FailedPrecondition, Unavailable, ...).',
     labelNames: [...GRPC_LABELS, 'grpc_code'],
     registers: [this.registry],
   });

@@ -8,7 +8,7 @@ export const REPO = join(__dirname, '../../..');
  * hook that built one would spend minutes of its timeout on a first run; a missing tool fails at
  * once with scripts/tools.sh's message naming the command that installs it.
  */
-export function toolPath(tool: 'prometheus' | 'promtool' | 'jaeger' | 'ghz'): string {
+export function toolPath(tool: 'prometheus' | 'promtool' | 'jaeger' | 'ghz' | 'helm' | 'shellcheck'): string {
   const out = execFileSync('bash', [join(REPO, 'scripts/tools.sh'), tool], {
     encoding: 'utf8',
     env: { ...process.env, LEDGER_TOOLS_INSTALLED_ONLY: '1' },
