@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type Redis from 'ioredis';
 import type { DataSource } from 'typeorm';
+import type { LedgerConfig } from '../../config/config';
 import { type IdFilterOptions, idFilterBits, idFilterSlot } from '../redis/id-filter';
 import { RedisKeys } from '../redis/redis-keys';
 
@@ -16,6 +17,19 @@ export interface IdFilterRebuildOptions extends IdFilterOptions {
    * statement timeouts) is not in that read's snapshot.
    */
   lateCommitMarginMs: number;
+}
+
+/** The rebuild's settings for a configuration (the service and `npm run rebuild-redis` alike). */
+export function idFilterRebuildOptions(config: LedgerConfig): IdFilterRebuildOptions {
+  return {
+    buckets: config.ledger.buckets,
+    idFilterBits: config.ledger.idFilterBits,
+    idFilterHashes: config.ledger.idFilterHashes,
+    checkIntervalMs: 2000,
+    pageSize: 5000,
+    // Well above a relay transaction: a few statements, each bounded by the statement timeout.
+    lateCommitMarginMs: 60_000 + 4 * config.postgres.statementTimeoutMs,
+  };
 }
 
 export interface IdFilterRebuildObserver {

@@ -5,13 +5,15 @@ import { LuaScripts } from '../redis/lua-scripts';
 import { createRedisClient } from '../redis/redis-client';
 import { checkStoreBinding } from '../outbox/relay-leader';
 import { AccountRecovery } from './account-recovery';
+import { IdFilterRebuild, idFilterRebuildOptions } from './id-filter-rebuild';
 
 /** Accounts read from the store per round: bounds memory and each query. */
 const PAGE = 500;
 
 /**
  * `npm run rebuild-redis`: writes every account the event store knows back into Redis (snapshot
- * + later events, active reservations, their expiry entries and claims). Accounts Redis still
+ * + later events, active reservations, their expiry entries and claims), then the id filters if
+ * Redis lacks them (IdFilterRebuild; a running service does that too). Accounts Redis still
  * holds are left as they are, so it is safe to run against a live service.
  */
 async function main(): Promise<void> {
@@ -39,6 +41,13 @@ async function main(): Promise<void> {
       process.stdout.write(`checked ${total} accounts\n`);
     }
     process.stdout.write(`done: ${total} accounts are in Redis\n`);
+    const filters = new IdFilterRebuild(redis, db, idFilterRebuildOptions(config), {
+      rebuilt: (ids, seconds) => process.stdout.write(`id filters rebuilt: ${ids} ids in ${seconds.toFixed(1)} s\n`),
+      failed: () => undefined,
+    });
+    if (!(await filters.rebuildIfNeeded())) {
+      process.stdout.write('id filters: already complete (or another instance is rebuilding them)\n');
+    }
   } finally {
     redis.disconnect();
     await db.destroy();

@@ -11,7 +11,7 @@ import type { LedgerConfig } from '../../config/config';
 import { LEDGER_CONFIG } from '../../config/config.module';
 import { createRedisClient } from '../redis/redis-client';
 import { EventStoreProbe } from './event-store-probe';
-import { IdFilterRebuild } from './id-filter-rebuild';
+import { IdFilterRebuild, idFilterRebuildOptions } from './id-filter-rebuild';
 
 /**
  * Keeps Redis a complete cache of the event store's idempotency (the id filters of
@@ -45,15 +45,7 @@ import { IdFilterRebuild } from './id-filter-rebuild';
         return new IdFilterRebuild(
           createRedisClient(config.redis, 'ledger-id-filter'),
           db,
-          {
-            buckets: config.ledger.buckets,
-            idFilterBits: config.ledger.idFilterBits,
-            idFilterHashes: config.ledger.idFilterHashes,
-            checkIntervalMs: 2000,
-            pageSize: 5000,
-            // Well above a relay transaction: a few statements, each bounded by the statement timeout.
-            lateCommitMarginMs: 60_000 + 4 * config.postgres.statementTimeoutMs,
-          },
+          idFilterRebuildOptions(config),
           {
             rebuilt: (ids, seconds) => {
               failing = false;
