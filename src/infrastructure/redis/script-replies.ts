@@ -1,6 +1,6 @@
 import type { AccountStatus, ReservationState, ReservationStatus } from '../../ledger/domain/account';
 import { LedgerError, isErrorReason } from '../../ledger/domain/errors';
-import type { AccountSnapshot } from '../../ledger/ports/ledger-store';
+import type { AccountResult, AccountSnapshot, ReservationResult } from '../../ledger/ports/ledger-store';
 
 /** The JSON shapes the Lua scripts reply with (lua/lib/prelude.lua: account_view, reservation_view). */
 interface AccountView {
@@ -93,4 +93,23 @@ export function interpretReply(raw: unknown, renderMoney: (minor: bigint, curren
     renderMoney(BigInt(minor), currency),
   );
   throw new LedgerError(status, detail);
+}
+
+/** The events a durable acknowledgement of this reply waits for (see DurabilityWaiter). */
+export function pendingEvents(reply: AppliedReply): string[] {
+  return Array.isArray(reply.body.ev) ? reply.body.ev : [];
+}
+
+export function accountResultOf(reply: AppliedReply): AccountResult {
+  return { account: toAccount(reply.body.account), replayed: reply.replayed, events: pendingEvents(reply) };
+}
+
+export function reservationResultOf(reply: AppliedReply): ReservationResult {
+  if (!reply.body.reservation) throw new Error('script reply without reservation');
+  return {
+    reservation: toReservation(reply.body.reservation),
+    account: toAccount(reply.body.account),
+    replayed: reply.replayed,
+    events: pendingEvents(reply),
+  };
 }
