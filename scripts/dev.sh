@@ -23,5 +23,5 @@ else
   export OTEL_SDK_DISABLED=true
 fi
 scripts/with-node24 bash -c 'nest build && node dist/src/infrastructure/postgres/migrate.js'
-echo "dev: starting the service (foreground; Ctrl-C stops it, the stack keeps running). Ready when a line says \"Nest application successfully started\"." >&2
+echo "dev: starting the service (foreground; Ctrl-C stops it, the stack keeps running). Ready when a line says \"ledger ready\"." >&2
 exec scripts/with-node24 nest start --watch --exec "node --require ./dist/src/instrumentation.js"

@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { createLedgerApp } from './bootstrap';
 import { ConfigError, loadConfig } from './config/config';
 import { telemetryFromEnv } from './infrastructure/observability/observability-options';
@@ -18,6 +19,10 @@ async function main(): Promise<void> {
   }
   try {
     await createLedgerApp(config, undefined, { telemetry });
+    // After both listeners are bound: the line `npm run dev` and operators wait for.
+    new Logger('Ledger').log(
+      `ledger ready: gRPC on ${config.grpc.address}, HTTP (/metrics, /health) on ${config.http.host}:${config.http.port}`,
+    );
   } catch (error) {
     // A configuration found wrong while starting (e.g. Redis and Postgres of two deployments).
     if (error instanceof ConfigError) {
