@@ -23,7 +23,7 @@ describe('id filter: new ids skip the event store; anything it cannot rule out i
     l = new LedgerDriver(iso.ledger.client);
     keys = new RedisKeys(iso.buckets);
     await filtersReady();
-  });
+  }, 120_000);
   afterAll(async () => {
     await iso?.close();
   });
@@ -70,7 +70,7 @@ describe('id filter: new ids skip the event store; anything it cannot rule out i
     }
     expect(await lookups()).toBe(before);
     expect(figures(await l.account(accountId))).toMatchObject({ balance: '100.00', held: '10.00' });
-  });
+  }, 60_000);
 
   it('a replay whose Redis record expired is answered from the event store: replayed, applied once, one lookup', async () => {
     const accountId = await l.funded('');
@@ -87,7 +87,7 @@ describe('id filter: new ids skip the event store; anything it cannot rule out i
     // Other parameters under the expired id are still a conflict, and change nothing.
     await expectRejected(deposit(transactionId, accountId, '26.00'), 'IDEMPOTENCY_CONFLICT');
     expect(figures(await l.account(accountId))).toMatchObject({ balance: '25.00', version: '2' });
-  });
+  }, 60_000);
 
   it('an expired reserve id is answered from the event store, not held twice', async () => {
     const accountId = await l.funded('100.00');
@@ -99,7 +99,7 @@ describe('id filter: new ids skip the event store; anything it cannot rule out i
     expect(again.replayed).toBe(true);
     expect((again['reservation'] as Reply)['accountVersion']).toBe((first['reservation'] as Reply)['accountVersion']);
     expect(figures(await l.account(accountId))).toMatchObject({ held: '40.00', version: '3' });
-  });
+  }, 60_000);
 
   it('a false positive (every bit of a new id already set) costs one lookup and is applied once', async () => {
     const accountId = await l.funded('');
@@ -115,7 +115,7 @@ describe('id filter: new ids skip the event store; anything it cannot rule out i
     // Within the retention the replay comes from Redis, with no lookup.
     expect((await deposit(transactionId, accountId, '5.00')).replayed).toBe(true);
     expect(await lookups()).toBe(before + 1);
-  });
+  }, 60_000);
 
   it('a rejected call sets no bits: the id stays new', async () => {
     const accountId = await l.funded('1.00');
@@ -126,7 +126,7 @@ describe('id filter: new ids skip the event store; anything it cannot rule out i
       idFilterBits(`tx:${transactionId}`, FILTER).map((bit) => iso.direct.getbit(slot.filterKey, Number(bit))),
     );
     expect(bits.includes(0)).toBe(true);
-  });
+  }, 60_000);
 
   it('after Redis lost the filters every id is looked up until the rebuild, which restores stored ids', async () => {
     const accountId = await l.funded('');
@@ -149,5 +149,5 @@ describe('id filter: new ids skip the event store; anything it cannot rule out i
     await expireInRedis(accountId, oldId);
     expect((await deposit(oldId, accountId, '10.00')).replayed).toBe(true);
     expect(figures(await l.account(accountId))).toMatchObject({ balance: '11.00', version: '3' });
-  });
+  }, 60_000);
 });
