@@ -30,7 +30,8 @@ import {
  *   acknowledged is lost or duplicated; every failed call retried with the same id answers
  *   replayed=true exactly when its event had been stored meanwhile.
  * - Kafka down: calls keep succeeding (durable acks need Postgres only), events wait in
- *   ledger_kafka_queue and drain to Kafka when it is back, none missing or out of order.
+ *   Postgres after the publisher's watermark and drain to Kafka when it is back, none missing or out
+ *   of order.
  */
 const SEED = Number(process.env['LEDGER_TEST_SEED'] ?? Date.now() % 2 ** 31);
 const ACK_TIMEOUT_MS = 5000;
@@ -264,7 +265,7 @@ describe('event store: Postgres and Kafka outages under load', () => {
   describe('Kafka stopped for 10 s', () => {
     let backlogWhileDown = 0;
 
-    it('calls keep succeeding (durable acks need only Postgres); events wait in ledger_kafka_queue', async () => {
+    it('calls keep succeeding (durable acks need only Postgres); events wait in Postgres after the Kafka watermark', async () => {
       await drained(iso);
       await stackMust('down', ['kafka']);
       let run: Outcome[];
@@ -293,9 +294,9 @@ describe('event store: Postgres and Kafka outages under load', () => {
       acked.push(...run);
     }, 180_000);
 
-    it('the queue drains to Kafka once it is back: every stored event on the topic, in order per account', async () => {
+    it('the backlog drains to Kafka once it is back: every stored event on the topic, in order per account', async () => {
       await pollUntil(
-        'ledger_kafka_queue empty',
+        'Kafka caught up with the store (watermark at the newest event)',
         async () => ((await iso.db.kafkaBacklog()) === 0 ? true : undefined),
         120_000,
         250,

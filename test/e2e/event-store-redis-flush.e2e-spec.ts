@@ -433,10 +433,11 @@ describe('event store: Redis FLUSHALL mid-run loses no acknowledged event', () =
         (await call('GetAccount', { accountId: B })).account.version === '3' ? true : undefined,
       );
       expect(await flushAll()).toBe(2);
-      // After the flush: A and B are rebuilt from Postgres (both at v2) and take new calls. A's
-      // rebuild waits for the relay, which this test keeps holding A's history lock until its
-      // statement times out; on a slow machine the rebuild can time out first and the call fails
-      // with DEPENDENCY_UNAVAILABLE, which the contract says to retry with the same id: so does this.
+      // After the flush: A and B are rebuilt from Postgres (both at v2) and take new calls. The
+      // relay's statement waits for the table lock before it takes A's history lock, so A's rebuild
+      // goes ahead (and the relay's batch, once it runs, finds its entries gone from Redis); should
+      // a rebuild still time out on a slow machine, the call fails with DEPENDENCY_UNAVAILABLE,
+      // which the contract says to retry with the same id: so does this.
       const retried = async (request: object): Promise<{ reply?: Reply; error?: DecodedError }> => {
         for (let attempt = 1; ; attempt++) {
           const outcome = await settle(call('Deposit', request));

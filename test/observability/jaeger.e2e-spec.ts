@@ -14,7 +14,10 @@ const SERVICE = 'ledger.v1.LedgerService';
 /**
  * Traces end to end: the built service, started the production way (OTel SDK preloaded with
  * --require, OTLP over gRPC by the standard OTEL_* variables), sends its spans to a real
- * Jaeger v2; the test reads them back through Jaeger's query API.
+ * Jaeger v2; the test reads them back through Jaeger's query API. Sampling is parent-based with
+ * a root ratio of 0: only the calls the test sends a sampled traceparent with are traced, and
+ * the relay's batch spans (roots of their own traces) are recorded because they link to such a
+ * call, not by chance.
  */
 describe('observability: traces in a real Jaeger', () => {
   let stack: PrivateStack;
@@ -39,6 +42,8 @@ describe('observability: traces in a real Jaeger', () => {
       OTEL_EXPORTER_OTLP_ENDPOINT: jaeger.otlpGrpcEndpoint,
       // Spans leave in batches every 3 s; the last test shows SIGTERM flushes a pending batch.
       OTEL_BSP_SCHEDULE_DELAY: '3000',
+      OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+      OTEL_TRACES_SAMPLER_ARG: '0',
       LOG_LEVEL: 'info',
     });
     const c = service.client;
@@ -70,8 +75,8 @@ describe('observability: traces in a real Jaeger', () => {
       ),
     );
     expect(failure.code).toBe(status.FAILED_PRECONDITION);
-    // server span, ReserveFunds, validate, parse-money, redis.evalsha reserve, to-response
-    okTree = await complete(okTrace, 6);
+    // server span, ReserveFunds, validate, parse-money, redis.evalsha reserve, durable-ack, to-response
+    okTree = await complete(okTrace, 7);
     rejectTree = await complete(rejectTrace, 2);
   });
 
@@ -95,14 +100,14 @@ describe('observability: traces in a real Jaeger', () => {
     expect(Object.values(okTree.processes).map((p) => p.serviceName)).toEqual([serviceName]);
   });
 
-  it('has the span tree Reserve > ReserveFunds > validate, parse-money, redis.evalsha reserve, to-response', () => {
+  it('has the span tree Reserve > ReserveFunds > validate, parse-money, redis.evalsha reserve, durable-ack, to-response', () => {
     const root = only(okTree, `${SERVICE}/Reserve`);
     // Its parent is the client's span (not in Jaeger: the client did not export it).
     expect(root.references).toEqual([{ refType: 'CHILD_OF', traceID: okTrace, spanID: okParentSpan }]);
     const command = childrenOf(okTree, root);
     expect(command.map((s) => s.operationName)).toEqual(['ReserveFunds']);
     const steps = childrenOf(okTree, command[0]!);
-    const expected = ['validate', 'parse-money', 'redis.evalsha reserve', 'to-response'];
+    const expected = ['validate', 'parse-money', 'redis.evalsha reserve', 'durable-ack', 'to-response'];
     expect(steps.map((s) => s.operationName).sort()).toEqual([...expected].sort());
     // The OTel JS SDK stamps a span's start with Date.now(), so steps begun within one millisecond
     // tie and Jaeger returns them in no particular order: the order is checked as start times that
@@ -155,6 +160,35 @@ describe('observability: traces in a real Jaeger', () => {
       // A span of its own trace (the batch serves many calls), not a child of the call.
       expect(linked.traceID).not.toBe(okTrace);
     }
+  });
+
+  it('explains the durable wait: durable-ack links to the relay batch that committed the event, whose trace holds its Kafka produce', async () => {
+    const command = only(okTree, 'ReserveFunds');
+    const wait = only(okTree, 'durable-ack');
+    expect(wait.references.filter((r) => r.refType === 'CHILD_OF')).toEqual([
+      { refType: 'CHILD_OF', traceID: okTrace, spanID: command.spanID },
+    ]);
+    expect(tag(wait, 'ledger.ack.mode')).toBe('durable');
+    expect(tag(wait, 'ledger.ack.events')).toBe(1);
+    expect(tag(wait, 'ledger.ack.batches')).toBe(1);
+    const links = wait.references.filter((r) => r.refType === 'FOLLOWS_FROM');
+    expect(links).toHaveLength(1);
+    const [link] = links;
+    // The batch's trace: its Postgres transaction, linked back to this call, and its Kafka produce.
+    const batchTrace = await waitFor(`the relay batch trace ${link!.traceID}`, async () => {
+      const trace = await jaeger.trace(link!.traceID);
+      return trace?.spans.some((s) => s.operationName === `kafka.produce ${stack.topic}`) ? trace : undefined;
+    });
+    expect(link!.traceID).not.toBe(okTrace);
+    const batch = batchTrace.spans.find((s) => s.spanID === link!.spanID);
+    expect(batch?.operationName).toBe('relay.pg.insert');
+    expect(batch?.references).toContainEqual({ refType: 'FOLLOWS_FROM', traceID: okTrace, spanID: command.spanID });
+    expect(tag(batch!, 'ledger.batch_size')).toBeGreaterThanOrEqual(1);
+    const produce = only(batchTrace, `kafka.produce ${stack.topic}`);
+    expect(produce.references).toContainEqual({ refType: 'CHILD_OF', traceID: link!.traceID, spanID: link!.spanID });
+    // In time: the wait began before the batch, and ended once it had committed.
+    expect(batch!.startTime).toBeGreaterThanOrEqual(wait.startTime);
+    expect(batch!.startTime + batch!.duration).toBeLessThanOrEqual(wait.startTime + wait.duration + 1000);
   });
 
   it('logs the rejected call once, as JSON on stdout, with the trace and span ids Jaeger holds', () => {

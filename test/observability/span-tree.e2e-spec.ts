@@ -11,7 +11,10 @@ import { PrivateStack } from './support/private-stack';
  * The span tree of every command, exported to memory by the real OTel SDK while the real app
  * serves real gRPC calls against Redis and Postgres:
  *   ledger.v1.LedgerService/<Method> (SERVER) > <Command> > validate, parse-money,
- *   redis.evalsha <script>..., to-response
+ *   redis.evalsha <script>..., durable-ack, to-response
+ * and the spans a durable call's wait leads to: durable-ack links to the relay batch span
+ * (relay.pg.insert) that committed its event, which links back to the call and holds the Kafka
+ * produce of the batch as its child.
  */
 const SERVICE = 'ledger.v1.LedgerService';
 
@@ -77,25 +80,25 @@ describe('observability: span tree of each command (in-memory exporter)', () => 
       'OpenAccount',
       'OpenAccount',
       () => ({ accountId: account, currency: 'USD' }),
-      ['validate', 'parse-money', 'redis.evalsha open_account', 'to-response'],
+      ['validate', 'parse-money', 'redis.evalsha open_account', 'durable-ack', 'to-response'],
     ],
     [
       'OpenAccount',
       'OpenAccount',
       () => ({ accountId: other, currency: 'USD' }),
-      ['validate', 'parse-money', 'redis.evalsha open_account', 'to-response'],
+      ['validate', 'parse-money', 'redis.evalsha open_account', 'durable-ack', 'to-response'],
     ],
     [
       'Deposit',
       'DepositFunds',
       () => ({ transactionId: uid('tx'), accountId: account, amount: { amount: '100.00', currency: 'USD' } }),
-      ['validate', 'parse-money', 'redis.evalsha deposit', 'to-response'],
+      ['validate', 'parse-money', 'redis.evalsha deposit', 'durable-ack', 'to-response'],
     ],
     [
       'Withdraw',
       'WithdrawFunds',
       () => ({ transactionId: uid('tx'), accountId: account, amount: { amount: '1.00', currency: 'USD' } }),
-      ['validate', 'parse-money', 'redis.evalsha withdraw', 'to-response'],
+      ['validate', 'parse-money', 'redis.evalsha withdraw', 'durable-ack', 'to-response'],
     ],
     [
       'Transfer',
@@ -106,7 +109,7 @@ describe('observability: span tree of each command (in-memory exporter)', () => 
         toAccountId: other,
         amount: { amount: '2.00', currency: 'USD' },
       }),
-      ['validate', 'parse-money', 'redis.evalsha transfer', 'to-response'],
+      ['validate', 'parse-money', 'redis.evalsha transfer', 'durable-ack', 'to-response'],
     ],
     [
       'Reserve',
@@ -117,37 +120,37 @@ describe('observability: span tree of each command (in-memory exporter)', () => 
         amount: { amount: '30.00', currency: 'USD' },
         ttlSeconds: 3600,
       }),
-      ['validate', 'parse-money', 'redis.evalsha reserve', 'to-response'],
+      ['validate', 'parse-money', 'redis.evalsha reserve', 'durable-ack', 'to-response'],
     ],
     [
       'AmendReservation',
       'AmendReservation',
       () => ({ reservationId: reservation, amendId: 'a1', newAmount: { amount: '40.00', currency: 'USD' } }),
-      ['validate', 'parse-money', 'redis.evalsha amend_reservation', 'to-response'],
+      ['validate', 'parse-money', 'redis.evalsha amend_reservation', 'durable-ack', 'to-response'],
     ],
     [
       'CommitReservation',
       'CommitReservation',
       () => ({ reservationId: reservation, commitId: 'c1', amount: { amount: '10.00', currency: 'USD' } }),
-      ['validate', 'parse-money', 'redis.evalsha commit_reservation', 'to-response'],
+      ['validate', 'parse-money', 'redis.evalsha commit_reservation', 'durable-ack', 'to-response'],
     ],
     [
       'ReleaseReservation',
       'ReleaseReservation',
       () => ({ reservationId: reservation, reason: 'done' }),
-      ['validate', 'redis.evalsha release_reservation', 'to-response'],
+      ['validate', 'redis.evalsha release_reservation', 'durable-ack', 'to-response'],
     ],
     [
       'FreezeAccount',
       'FreezeAccount',
       () => ({ accountId: other, reason: 'check' }),
-      ['validate', 'redis.evalsha change_account_status', 'to-response'],
+      ['validate', 'redis.evalsha change_account_status', 'durable-ack', 'to-response'],
     ],
     [
       'UnfreezeAccount',
       'UnfreezeAccount',
       () => ({ accountId: other, reason: 'ok' }),
-      ['validate', 'redis.evalsha change_account_status', 'to-response'],
+      ['validate', 'redis.evalsha change_account_status', 'durable-ack', 'to-response'],
     ],
   ];
 
@@ -183,7 +186,7 @@ describe('observability: span tree of each command (in-memory exporter)', () => 
     expect(error).toBeUndefined();
     expect(shapeOf(root)).toEqual([
       `${SERVICE}/CloseAccount`,
-      [['CloseAccount', ['validate', 'redis.evalsha change_account_status', 'to-response']]],
+      [['CloseAccount', ['validate', 'redis.evalsha change_account_status', 'durable-ack', 'to-response']]],
     ]);
   });
 
@@ -208,6 +211,72 @@ describe('observability: span tree of each command (in-memory exporter)', () => 
     // A reject is not a fault: no exception event.
     expect(root.span.events.filter((e) => e.name === 'exception')).toEqual([]);
     expect(commandSpan.children.map((c) => c.name)).not.toContain('to-response');
+    // Nothing was appended: nothing to wait for.
+    expect(commandSpan.children.map((c) => c.name)).not.toContain('durable-ack');
+  });
+
+  it('durable-ack: the wait for Postgres under the command span, linked to the relay batch that committed the event', async () => {
+    const { reply, root } = await traced('Deposit', {
+      transactionId: uid('tx'),
+      accountId: account,
+      amount: { amount: '3.00', currency: 'USD' },
+    });
+    const commandSpan = stepsOf(root, 'Deposit', 'DepositFunds');
+    const names = commandSpan.children.map((c) => c.name);
+    // After the Redis script, before the reply is built; a leaf of the command span.
+    expect(names.slice(names.indexOf('redis.evalsha deposit'))).toEqual([
+      'redis.evalsha deposit',
+      'durable-ack',
+      'to-response',
+    ]);
+    const wait = commandSpan.children.find((c) => c.name === 'durable-ack')!;
+    expect(wait.kind).toBe(SpanKind.INTERNAL);
+    expect(wait.span.status.code).toBe(SpanStatusCode.UNSET);
+    expect(wait.span.attributes).toMatchObject({
+      'ledger.ack.mode': 'durable',
+      'ledger.ack.events': 1,
+      'ledger.ack.batches': 1,
+    });
+    expect(['notified', 'stored']).toContain(wait.span.attributes['ledger.ack.via']);
+    // The link names the relay's batch span: its own trace, linked back to this call, ended
+    // (committed) before the wait did.
+    expect(wait.span.links).toHaveLength(1);
+    const batchContext = wait.span.links[0]!.context;
+    const batch = await eventually(() =>
+      exporter.getFinishedSpans().find((s) => s.spanContext().spanId === batchContext.spanId),
+    );
+    expect(batch.name).toBe('relay.pg.insert');
+    expect(batch.spanContext().traceId).toBe(batchContext.traceId);
+    expect(batch.spanContext().traceId).not.toBe(commandSpan.span.spanContext().traceId);
+    expect(batch.links.map((l) => l.context.spanId)).toContain(commandSpan.span.spanContext().spanId);
+    expect(hrMs(batch.endTime)).toBeLessThanOrEqual(hrMs(wait.span.endTime));
+    expect(hrMs(batch.startTime)).toBeGreaterThanOrEqual(hrMs(commandSpan.span.startTime));
+    // The batch's Kafka produce is its child (same trace), linked to the call as well (or, when
+    // one request carries several relay batches, a child of the first, linked to the others).
+    const produce = await eventually(() =>
+      exporter
+        .getFinishedSpans()
+        .find(
+          (s) =>
+            s.name === `kafka.produce ${stack.topic}` &&
+            (s.parentSpanContext?.spanId === batchContext.spanId ||
+              s.links.some((l) => l.context.spanId === batchContext.spanId)),
+        ),
+    );
+    if (produce.parentSpanContext?.spanId === batchContext.spanId) {
+      expect(produce.spanContext().traceId).toBe(batchContext.traceId);
+    }
+    expect(produce.links.map((l) => l.context.spanId)).toContain(commandSpan.span.spanContext().spanId);
+    expect(reply?.['replayed']).toBe(false);
+  });
+
+  it('durable-ack of a replay: the original event is stored already, so the wait ends at once', async () => {
+    const request = { transactionId: uid('tx'), accountId: account, amount: { amount: '1.00', currency: 'USD' } };
+    await ledger.client.call('Deposit', request);
+    const { reply, root } = await traced('Deposit', request);
+    expect(reply?.['replayed']).toBe(true);
+    const wait = stepsOf(root, 'Deposit', 'DepositFunds').children.find((c) => c.name === 'durable-ack');
+    expect(wait?.span.attributes['ledger.ack.via']).toBe('stored');
   });
 
   it('a rejected validation: the validate span fails and no Redis call is made', async () => {
@@ -274,6 +343,10 @@ describe('observability: span tree of each command (in-memory exporter)', () => 
     }
   });
 });
+
+function hrMs(time: [number, number]): number {
+  return time[0] * 1000 + time[1] / 1e6;
+}
 
 function allSpans(node: SpanNode): ReadableSpan[] {
   return [node.span, ...node.children.flatMap(allSpans)];

@@ -15,7 +15,7 @@ export const SCALES: ReadonlyMap<string, number> = new Map([
 
 /**
  * A service with a pipeline of its own: a private Redis (its outbox, relay lease and consumer
- * group), a private database (its event store, Kafka queue and publisher lock) and a topic of
+ * group), a private database (its event store, Kafka watermark and publisher lock) and a topic of
  * its own. Suites that assert on what reached Postgres and Kafka need all three; see TestDatabase.
  */
 export interface IsolatedLedger {
@@ -101,7 +101,7 @@ export async function pollUntil<T>(
 /** Waits until Postgres holds every outbox event and Kafka acknowledged every stored one. */
 export async function drained(iso: IsolatedLedger, withinMs = 60_000): Promise<void> {
   await pollUntil(
-    'outbox and Kafka queue empty',
+    'outbox empty and Kafka caught up',
     async () => ((await outboxBacklog(iso)) === 0 && (await iso.db.kafkaBacklog()) === 0 ? true : undefined),
     withinMs,
   );

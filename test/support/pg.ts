@@ -37,7 +37,7 @@ function withDatabase(url: string, database: string): string {
 /**
  * A database of its own for one suite, on the stack's Postgres, migrated with the project's
  * migrations. Why not ledger_test: the Kafka publisher takes a per-database advisory lock and
- * publishes every queued event of that database to *its* topic, so a suite sharing ledger_test
+ * publishes every stored event of that database to *its* topic, so a suite sharing ledger_test
  * with another running service would see its events go to the other service's topic (and the
  * relay of a shared Redis would write them to whichever database its leader uses). A suite with
  * its own Redis (PrivateRedis) and its own database sees exactly its own pipeline.
@@ -98,10 +98,18 @@ export class TestDatabase {
     return Number(rows[0]?.v ?? 0);
   }
 
-  /** Events stored but not yet acknowledged by Kafka. */
+  /** Events stored but not yet acknowledged by Kafka (after the publisher's watermark). */
   async kafkaBacklog(): Promise<number> {
-    const rows = await this.query<{ n: string }>(`SELECT count(*)::text AS n FROM ledger_kafka_queue`);
+    const rows = await this.query<{ n: string }>(
+      `SELECT count(*)::text AS n FROM ledger_events WHERE global_seq > (SELECT published_seq FROM ledger_kafka_watermark)`,
+    );
     return Number(rows[0]?.n ?? 0);
+  }
+
+  /** The publisher's watermark: every event with global_seq <= it is acknowledged by Kafka. */
+  async kafkaWatermark(): Promise<number> {
+    const rows = await this.query<{ seq: string }>(`SELECT published_seq::text AS seq FROM ledger_kafka_watermark`);
+    return Number(rows[0]?.seq ?? 0);
   }
 
   async close(): Promise<void> {

@@ -1,58 +1,80 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Admin, Producer } from 'kafkajs';
-import type { DataSource, QueryRunner } from 'typeorm';
+import type { Pool } from 'pg';
 import type { LedgerEvent } from '../../ledger/domain/events';
 import { AccountEvent } from '../../generated/ledger/v1/ledger';
 import type { ProtoMapper } from '../../ledger/grpc/to-proto';
-import { EVENT_COLUMNS, type EventRow, eventOfRow } from '../postgres/event-rows';
+import { Handoff, type HandedOffBatch, type Round } from './handoff';
+import { PublisherLock } from './publisher-lock';
 
-/** Postgres advisory lock key of the publisher: one publisher per event store. */
-const PUBLISHER_LOCK = 7_320_001;
+export type { HandedOffBatch } from './handoff';
 
 export interface KafkaPublisherOptions {
   topic: string;
   partitions: number;
+  /** bound on events in one produce request */
   batchMax: number;
+  /** with nothing handed over, look in Postgres for events stored by another instance's relay this often */
   idlePollMs: number;
+  /**
+   * ... or, while this process's relay leads (everything it stores is handed over), this often:
+   * only a hand-off dropped at the end of a burst is found this way
+   */
+  safetyPollMs: number;
   retryBackoffMaxMs: number;
+  /** bound on committed events handed over and not yet published; past it a batch is read back from Postgres later */
+  handoffMax: number;
 }
 
 export interface PublisherObserver {
   produced(count: number, seconds: number): void;
   failure(error: unknown, attempt: number): void;
   backlog(pending: number, oldestAgeSeconds: number): void;
-  /** runs one produce request inside a span linked to the calls that made its events */
-  traced<T>(events: readonly LedgerEvent[], send: () => Promise<T>): Promise<T>;
-}
-
-interface QueuedEvent {
-  globalSeq: string;
-  event: LedgerEvent;
+  /**
+   * Runs one produce request inside a span linked to the relay batches that committed its events
+   * (`batchTraces`, W3C traceparents) and to the calls that made them.
+   */
+  traced<T>(events: readonly LedgerEvent[], batchTraces: readonly string[], send: () => Promise<T>): Promise<T>;
 }
 
 /**
- * The outbox saga's second half: emits stored events to Kafka (idempotent producer, key =
- * account_id so an account's events share a partition, value = the contract's AccountEvent,
- * headers event-id / event-type / traceparent), then removes them from ledger_kafka_queue. A
- * crash between the two re-sends them: at least once, consumers deduplicate on event_id.
+ * The outbox saga's second half: emits stored events to Kafka (idempotent producer, acks=all,
+ * key = account_id so an account's events share a partition, value = the contract's
+ * AccountEvent, headers event-id / event-type / traceparent), then moves the watermark
+ * (ledger_kafka_watermark: one UPDATE per produce request). A crash between the two sends them
+ * again from the watermark: at least once, consumers deduplicate on event_id.
  *
- * Per-account order: a batch is taken in store order, and an account's events go out only as a
- * contiguous run that starts right after its last published version; anything else waits for the
- * next round. Kafka down: events wait in Postgres and drain when it is back.
+ * What to send: the relay hands each committed batch over in process (offer), so that in the
+ * steady state the publisher reads nothing back from Postgres. A batch goes out only if it
+ * continues what is published (its afterSeq <= the watermark); otherwise (this process just took
+ * the lock, a batch was dropped at the hand-off bound, another instance's relay stored events)
+ * the events in between are read back from Postgres first. Events go out in global_seq order,
+ * which is each account's version order, and one request at a time.
  */
 export class KafkaPublisher {
   private running = false;
   private loop: Promise<void> | undefined;
-  private lock: QueryRunner | undefined;
+  private lock: PublisherLock | undefined;
+  /** every event with global_seq <= this is acknowledged by Kafka (known while the lock is held) */
+  private published: number | undefined;
+  private readonly handoff: Handoff;
+  private wake: (() => void) | undefined;
+  /** look for stored events after the watermark in Postgres even though nothing was handed over */
+  private readBackDue = true;
+  /** this process's relay is the leader: what is stored is handed over */
+  private relayLeadsHere = false;
+  private lastBacklogMs = 0;
 
   constructor(
-    private readonly db: DataSource,
+    private readonly pool: () => Pool,
     private readonly producer: Producer,
     private readonly admin: Admin,
     private readonly toProto: ProtoMapper,
     private readonly options: KafkaPublisherOptions,
     private readonly observer: PublisherObserver,
-  ) {}
+  ) {
+    this.handoff = new Handoff(options.handoffMax);
+  }
 
   start(): void {
     if (this.running) return;
@@ -60,12 +82,41 @@ export class KafkaPublisher {
     this.loop = this.run();
   }
 
+  /** Stops after the current request, sends what was handed over (bounded), and lets the lock go. */
   async stop(): Promise<void> {
     this.running = false;
+    this.wake?.();
     await this.loop;
-    await this.releaseLock();
+    for (let round = 0; round < 4 && !this.handoff.empty && this.lock && !this.lock.lost; round++) {
+      try {
+        await this.publishOnce();
+      } catch (error) {
+        this.observer.failure(error, 1);
+        break;
+      }
+    }
+    await this.dropLock();
     await this.producer.disconnect().catch(() => undefined);
     await this.admin.disconnect().catch(() => undefined);
+  }
+
+  /**
+   * The relay committed a batch: publish it next. Dropped when this process is not the publisher
+   * (or not yet: the lock is taken with the watermark) and past the hand-off bound; either way
+   * the events are read back from Postgres when their turn comes.
+   */
+  offer(batch: HandedOffBatch): void {
+    if (this.published === undefined || !this.running) return;
+    if (this.handoff.add(batch)) this.wake?.();
+  }
+
+  /** The relay of this process became leader (hand-offs will come) or stopped being one. */
+  relayLeading(leading: boolean): void {
+    if (this.relayLeadsHere === leading) return;
+    this.relayLeadsHere = leading;
+    // Whatever the relay elsewhere stored meanwhile, or stores from now on, is read back.
+    if (!leading) this.readBackDue = true;
+    this.wake?.();
   }
 
   private async run(): Promise<void> {
@@ -85,43 +136,40 @@ export class KafkaPublisher {
         }
         const published = await this.publishOnce();
         failures = 0;
-        if (published === 0) await sleep(this.options.idlePollMs);
+        // Nothing handed over for a while: look in Postgres (another instance's relay, a lost hand-off).
+        const idleMs = this.relayLeadsHere ? this.options.safetyPollMs : this.options.idlePollMs;
+        if (published === 0 && !(await this.idle(idleMs))) this.readBackDue = true;
       } catch (error) {
         failures++;
         this.observer.failure(error, failures);
+        if (this.lock?.lost) await this.dropLock();
         await sleep(Math.min(this.options.retryBackoffMaxMs, 50 * 2 ** Math.min(failures, 10)));
       }
     }
   }
 
+  /** Takes the lock and, with it, the watermark; hand-offs made before are dropped (read back instead). */
   private async holdLock(): Promise<boolean> {
-    if (this.lock && !this.lock.isReleased) {
-      try {
-        await this.lock.query('SELECT 1');
-        return true;
-      } catch {
-        await this.releaseLock();
-      }
+    if (this.lock) return true;
+    const lock = await PublisherLock.acquire(this.pool());
+    if (!lock) return false;
+    try {
+      this.published = await lock.watermark();
+    } catch (error) {
+      await lock.release();
+      throw error;
     }
-    const runner = this.db.createQueryRunner();
-    await runner.connect();
-    const rows = (await runner.query('SELECT pg_try_advisory_lock($1) AS held', [PUBLISHER_LOCK])) as {
-      held: boolean;
-    }[];
-    if (rows[0]?.held) {
-      this.lock = runner;
-      return true;
-    }
-    await runner.release();
-    return false;
+    this.lock = lock;
+    this.readBackDue = true;
+    return true;
   }
 
-  private async releaseLock(): Promise<void> {
-    const runner = this.lock;
+  private async dropLock(): Promise<void> {
+    const lock = this.lock;
     this.lock = undefined;
-    if (!runner || runner.isReleased) return;
-    await runner.query('SELECT pg_advisory_unlock($1)', [PUBLISHER_LOCK]).catch(() => undefined);
-    await runner.release().catch(() => undefined);
+    this.published = undefined;
+    this.handoff.clear();
+    await lock?.release().catch(() => undefined);
   }
 
   private async ensureTopic(): Promise<void> {
@@ -131,16 +179,46 @@ export class KafkaPublisher {
     });
   }
 
-  /** One round: read a batch, send what may go in order, dequeue it. Returns events sent. */
+  /**
+   * One produce request (or none): what was handed over if it continues the watermark; else what
+   * lies before the next hand-off (a gap); else, only when due (lock just taken, nothing handed
+   * over for idlePollMs, a full read-back before), whatever follows the watermark in Postgres.
+   */
   async publishOnce(): Promise<number> {
-    const queued = await this.nextBatch();
-    this.observeBacklog();
-    if (queued.length === 0) return 0;
-    const sendable = await this.inOrder(queued);
-    if (sendable.length === 0) return 0;
+    const lock = this.lock;
+    const from = this.published;
+    if (!lock || from === undefined) throw new Error('publishOnce needs the publisher lock');
+    this.observeBacklog(from);
+    this.handoff.dropUpTo(from);
+    const nextAfter = this.handoff.nextAfter;
+    if (nextAfter === undefined && !this.readBackDue) return 0;
+    const round = this.handoff.continuing(from, this.options.batchMax) ?? (await this.readBack(lock, from, nextAfter));
+    if (nextAfter === undefined) this.readBackDue = round.events.length === this.options.batchMax;
+    if (round.events.length > 0) {
+      await this.send(round);
+      await lock.saveWatermark(round.upTo);
+    }
+    this.published = Math.max(from, round.upTo);
+    this.handoff.dropUpTo(this.published);
+    return round.events.length;
+  }
+
+  /**
+   * The stored events after the watermark, read back from Postgres; when a hand-off waits, only
+   * up to where it starts (everything there is committed and final, see CommittedBatch), so the
+   * next round continues with it.
+   */
+  private async readBack(lock: PublisherLock, from: number, nextAfter: number | undefined): Promise<Round> {
+    const events = await lock.eventsAfter(from, nextAfter, this.options.batchMax);
+    const last = events.at(-1)?.seq;
+    const upTo = events.length === this.options.batchMax ? last! : (nextAfter ?? last ?? from);
+    return { events, traces: [], upTo };
+  }
+
+  private async send(round: Round): Promise<void> {
     const start = process.hrtime.bigint();
-    const events = sendable.map((q) => q.event);
-    await this.observer.traced(events, () =>
+    const events = round.events.map((e) => e.event);
+    await this.observer.traced(events, round.traces, () =>
       this.producer.send({
         topic: this.options.topic,
         acks: -1,
@@ -151,77 +229,38 @@ export class KafkaPublisher {
         })),
       }),
     );
-    this.observer.produced(sendable.length, Number(process.hrtime.bigint() - start) / 1e9);
-    await this.db.query(`DELETE FROM ledger_kafka_queue WHERE global_seq = ANY($1::bigint[])`, [
-      sendable.map((q) => q.globalSeq),
-    ]);
-    return sendable.length;
+    this.observer.produced(events.length, Number(process.hrtime.bigint() - start) / 1e9);
   }
 
-  private async nextBatch(): Promise<QueuedEvent[]> {
-    const rows = (await this.db.query(
-      `SELECT ${EVENT_COLUMNS.split(', ')
-        .map((c) => `e.${c}`)
-        .join(', ')}
-         FROM ledger_kafka_queue q JOIN ledger_events e ON e.global_seq = q.global_seq
-        ORDER BY q.global_seq LIMIT $1`,
-      [this.options.batchMax],
-    )) as EventRow[];
-    return rows.map((row) => ({ globalSeq: row.global_seq, event: eventOfRow(row) }));
+  /** Until a hand-off arrives or stop (true), at most `ms` (false). */
+  private idle(ms: number): Promise<boolean> {
+    if (!this.handoff.empty || !this.running) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (woken: boolean): void => {
+        clearTimeout(timer);
+        this.wake = undefined;
+        resolve(woken);
+      };
+      const timer = setTimeout(() => done(false), ms);
+      this.wake = () => done(true);
+    });
   }
 
-  /**
-   * Keeps, per account, the run of consecutive versions that starts at the account's lowest
-   * queued version, and only if the version before it is already out (not queued, and stored).
-   */
-  private async inOrder(queued: QueuedEvent[]): Promise<QueuedEvent[]> {
-    const accounts = [...new Set(queued.map((q) => q.event.accountId))];
-    const lows = (await this.db.query(
-      `SELECT l.account_id, l.low,
-              (l.low = 1 OR EXISTS (SELECT 1 FROM ledger_events p WHERE p.account_id = l.account_id AND p.version = l.low - 1)) AS ready
-         FROM (SELECT account_id, min(version) AS low FROM ledger_kafka_queue
-                WHERE account_id = ANY($1) GROUP BY account_id) l`,
-      [accounts],
-    )) as { account_id: string; low: string; ready: boolean }[];
-    const next = new Map<string, number>();
-    for (const row of lows) if (row.ready) next.set(row.account_id, Number(row.low));
-    const sorted = [...queued].sort(
-      (a, b) =>
-        (a.event.accountId < b.event.accountId ? -1 : a.event.accountId > b.event.accountId ? 1 : 0) ||
-        a.event.version - b.event.version,
-    );
-    const sendable: QueuedEvent[] = [];
-    for (const q of sorted) {
-      const want = next.get(q.event.accountId);
-      if (want === undefined || q.event.version !== want) {
-        next.delete(q.event.accountId);
-        continue;
-      }
-      sendable.push(q);
-      next.set(q.event.accountId, want + 1);
-    }
-    // Send in store order; an account's own events stay in version order within it.
-    return sendable.sort((a, b) => Number(BigInt(a.globalSeq) - BigInt(b.globalSeq)));
-  }
-
-  private lastBacklogMs = 0;
-
-  /** At most once a second: counting the queue is not free when it is long. */
-  private observeBacklog(): void {
+  /** At most once a second, off the lock's connection: counting a long backlog is not free. */
+  private observeBacklog(from: number): void {
     const now = Date.now();
     if (now - this.lastBacklogMs < 1000) return;
     this.lastBacklogMs = now;
-    void this.db
-      .query(
-        `SELECT count(*) AS n,
-                extract(epoch FROM now() - (SELECT e.recorded_at FROM ledger_kafka_queue q
-                                              JOIN ledger_events e ON e.global_seq = q.global_seq
-                                             ORDER BY q.global_seq LIMIT 1)) AS age
-           FROM ledger_kafka_queue`,
-      )
-      .then((rows: { n: string; age: string | null }[]) =>
-        this.observer.backlog(Number(rows[0]?.n ?? 0), Number(rows[0]?.age ?? 0)),
-      )
+    this.pool()
+      .query<{ n: string; age: number | null }>({
+        name: 'ledger_publisher_backlog',
+        text: `SELECT count(*)::text AS n,
+                      extract(epoch FROM now() - (SELECT recorded_at FROM ledger_events WHERE global_seq > $1
+                                                   ORDER BY global_seq LIMIT 1))::float8 AS age
+                 FROM ledger_events WHERE global_seq > $1`,
+        values: [from],
+      })
+      .then(({ rows }) => this.observer.backlog(Number(rows[0]?.n ?? 0), Number(rows[0]?.age ?? 0)))
       .catch(() => undefined);
   }
 }

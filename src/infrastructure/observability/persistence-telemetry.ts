@@ -24,9 +24,14 @@
  *     kafkaProduce(seconds, ok, events = 1)   ledger_kafka_produce_seconds, ledger_kafka_produce_errors_total,
  *                                      ledger_kafka_produced_events_total
  *     ackWait(mode, seconds)           ledger_ack_wait_seconds{mode=fast|durable}
- *     withLinkedSpan(name, traceparents, fn, attributes?)   a span linked to the calls that produced
- *                                      the batch (their stored W3C traceparents), e.g.
- *                                      'relay.pg.insert' and 'kafka.produce <topic>'
+ *     durableAck(events, wait)         runs one call's durable wait inside span 'durable-ack' (a child
+ *                                      of the command span, under a sampled call only), linked to the
+ *                                      relay batch spans `wait` reports (their W3C traceparents)
+ *     withLinkedSpan(name, traceparents, fn, attributes?, parent?)   a span linked to the calls that
+ *                                      produced the batch (their stored W3C traceparents), e.g.
+ *                                      'relay.pg.insert' and 'kafka.produce <topic>' (the latter a child
+ *                                      of its relay batch's span: `parent`, a traceparent)
+ *     traceparentOf(span)              what a span linked to later is named by ("" if not recorded)
  *
  * Label values must come from a small fixed set (e.g. operation 'insert_events',
  * 'select_unpublished'); past MAX_OPERATIONS distinct operations, new ones are counted as "other".
@@ -34,10 +39,10 @@
  * step are excluded from that command's "format-keys" step.
  */
 import { performance } from 'node:perf_hooks';
-import { type Attributes, INVALID_SPAN_CONTEXT, type Span, trace } from '@opentelemetry/api';
+import { type Attributes, INVALID_SPAN_CONTEXT, type Span, SpanKind, trace } from '@opentelemetry/api';
 import type { LedgerMetrics } from './ledger-metrics';
-import { noteRemoteCall, noteRemoteCallEnd, noteRemoteCallStart } from './timed-steps';
-import { type Tracing, withLinkedSpan } from './tracing';
+import { isFault, noteRemoteCall, noteRemoteCallEnd, noteRemoteCallStart, reasonOf } from './timed-steps';
+import { linksOf, recordFailure, traceparentOf, type Tracing, withLinkedSpan } from './tracing';
 
 export const MAX_OPERATIONS = 32;
 
@@ -160,14 +165,49 @@ export class OutboxTelemetry {
     this.metrics.ackWaitSeconds.labels(mode).observe(seconds);
   }
 
+  /**
+   * The durable-ack wait of one call as span 'durable-ack' under the command span, linked to the
+   * relay batch span(s) that committed its events: a slow durable call shows where it waited (a
+   * batch that started late, or a long transaction, in the linked trace). Attributes:
+   * ledger.ack.events, ledger.ack.via (stored: reported before the call waited; notified: by the
+   * relay's report; polled: found by asking Postgres), ledger.ack.batches.
+   */
+  async durableAck<T extends { batches: readonly string[]; via: string }>(
+    events: number,
+    wait: () => Promise<T>,
+  ): Promise<T> {
+    if (!this.tracing.parentIfRecording()) return wait();
+    const span = this.tracing.tracer.startSpan('durable-ack', {
+      kind: SpanKind.INTERNAL,
+      attributes: { 'ledger.ack.mode': 'durable', 'ledger.ack.events': events },
+    });
+    try {
+      const result = await wait();
+      span.addLinks(linksOf(result.batches));
+      span.setAttributes({ 'ledger.ack.via': result.via, 'ledger.ack.batches': result.batches.length });
+      span.end();
+      return result;
+    } catch (error) {
+      recordFailure(span, reasonOf(error), error, isFault(error));
+      span.end();
+      throw error;
+    }
+  }
+
+  /** The W3C traceparent of a span, for spans made later to link to it ("" if it is not recorded). */
+  traceparentOf(span: Span): string {
+    return traceparentOf(span);
+  }
+
   withLinkedSpan<T>(
     name: string,
     traceparents: readonly string[],
     fn: (span: Span) => Promise<T>,
     attributes?: Attributes,
+    parent?: string,
   ): Promise<T> {
     if (!this.tracing.enabled) return fn(NON_RECORDING);
-    return withLinkedSpan(name, traceparents, fn, { attributes, tracer: this.tracing.tracer });
+    return withLinkedSpan(name, traceparents, fn, { attributes, tracer: this.tracing.tracer, parent });
   }
 }
 

@@ -1,4 +1,22 @@
+import {
+  type Attributes,
+  type Context,
+  isSpanContextValid,
+  type Link,
+  type SpanKind,
+  trace,
+  TraceFlags,
+} from '@opentelemetry/api';
 import { startNodeSdk } from '@opentelemetry/sdk-node';
+import {
+  AlwaysOffSampler,
+  AlwaysOnSampler,
+  ParentBasedSampler,
+  type Sampler,
+  SamplingDecision,
+  type SamplingResult,
+  TraceIdRatioBasedSampler,
+} from '@opentelemetry/sdk-trace';
 import { ConfigError } from '../../config/config';
 
 type Env = Record<string, string | undefined>;
@@ -27,6 +45,57 @@ export function validateTracingEnv(env: Env): void {
   }
 }
 
+/**
+ * The configured sampler plus one rule: a span with no parent that links to a sampled span is
+ * sampled. The relay's batch span and the Kafka produce span are such roots (a batch serves many
+ * calls and links to them); under OTEL_TRACES_SAMPLER=parentbased_traceidratio they would
+ * otherwise be kept at the ratio, independently of the calls, and a sampled call's durable-ack
+ * span would link to a batch span that was never recorded.
+ */
+export class LinkedRootSampler implements Sampler {
+  constructor(private readonly delegate: Sampler) {}
+
+  shouldSample(
+    context: Context,
+    traceId: string,
+    spanName: string,
+    spanKind: SpanKind,
+    attributes: Attributes,
+    links: Link[],
+  ): SamplingResult {
+    const parent = trace.getSpanContext(context);
+    const isRoot = !parent || !isSpanContextValid(parent);
+    if (isRoot && links.some((l) => (l.context.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED)) {
+      return { decision: SamplingDecision.RECORD_AND_SAMPLED };
+    }
+    return this.delegate.shouldSample(context, traceId, spanName, spanKind, attributes, links);
+  }
+
+  toString(): string {
+    return `LinkedRootSampler{${this.delegate.toString()}}`;
+  }
+}
+
+/** The sampler OTEL_TRACES_SAMPLER(_ARG) name (validated by validateTracingEnv), as the SDK would build it. */
+export function samplerFromEnv(env: Env): Sampler {
+  const arg = env['OTEL_TRACES_SAMPLER_ARG'];
+  const ratio = arg === undefined || arg === '' ? 1 : Number(arg);
+  switch (env['OTEL_TRACES_SAMPLER'] || 'parentbased_always_on') {
+    case 'always_on':
+      return new AlwaysOnSampler();
+    case 'always_off':
+      return new AlwaysOffSampler();
+    case 'traceidratio':
+      return new TraceIdRatioBasedSampler(ratio);
+    case 'parentbased_always_off':
+      return new ParentBasedSampler({ root: new AlwaysOffSampler() });
+    case 'parentbased_traceidratio':
+      return new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio) });
+    default:
+      return new ParentBasedSampler({ root: new AlwaysOnSampler() });
+  }
+}
+
 export interface StartedTracing {
   /** false: OTEL_SDK_DISABLED=true or OTEL_TRACES_EXPORTER=none */
   started: boolean;
@@ -42,6 +111,7 @@ export interface StartedTracing {
  *   OTEL_EXPORTER_OTLP_PROTOCOL         default here: grpc (http/protobuf and http/json work too)
  *   OTEL_TRACES_EXPORTER                otlp (default), console or none
  *   OTEL_TRACES_SAMPLER(_ARG)           default parentbased_always_on; e.g. parentbased_traceidratio + 0.1
+ *                                       (wrapped in LinkedRootSampler: batch spans follow their calls)
  *   OTEL_PROPAGATORS                    default tracecontext,baggage (W3C)
  *   OTEL_BSP_*                          batch span processor (queue bound, delay, batch size)
  *   OTEL_LOG_LEVEL                      the SDK's own diagnostics; default warn (warn and error go to
@@ -61,6 +131,7 @@ export function startTracing(env: Env = process.env): StartedTracing {
   const sdk = startNodeSdk({
     logLevel: env['OTEL_LOG_LEVEL'] ?? 'warn',
     resourceAttributes: { 'service.name': env['OTEL_SERVICE_NAME'] || 'ledger' },
+    sampler: new LinkedRootSampler(samplerFromEnv(env)),
     metricReaders: [],
     logRecordProcessors: [],
     instrumentations: [],

@@ -1,7 +1,10 @@
 import { Metadata } from '@grpc/grpc-js';
 import { context, propagation, ROOT_CONTEXT, SpanStatusCode, trace } from '@opentelemetry/api';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace';
-import { grpcMetadataGetter, MAX_LINKS, tracingRegistered, withLinkedSpan } from './tracing';
+import { grpcMetadataGetter, linksOf, MAX_LINKS, traceparentOf, tracingRegistered, withLinkedSpan } from './tracing';
+import { OutboxTelemetry } from './persistence-telemetry';
+import { LedgerMetrics } from './ledger-metrics';
+import { Tracing } from './tracing';
 import { startInMemorySdk } from './in-memory-sdk.test-support';
 
 describe('tracing helpers', () => {
@@ -50,6 +53,65 @@ describe('tracing helpers', () => {
     expect(span?.links).toHaveLength(MAX_LINKS);
     expect(span?.status.code).toBe(SpanStatusCode.ERROR);
     expect(span?.events.map((e) => e.name)).toEqual(['exception']);
+  });
+
+  it('linksOf: sampled spans first (an unsampled one is in no backend), still bounded', () => {
+    const unsampled = Array.from({ length: 3 }, (_, i) => `00-${String(i + 1).repeat(32)}-${'a'.repeat(16)}-00`);
+    const sampled = `00-${'9'.repeat(32)}-${'b'.repeat(16)}-01`;
+    expect(linksOf([...unsampled, sampled]).map((l) => l.context.traceId[0])).toEqual(['9', '1', '2', '3']);
+    expect(linksOf([...unsampled, sampled], 2).map((l) => l.context.traceId[0])).toEqual(['9', '1']);
+  });
+
+  it('withLinkedSpan with a parent: a child of that (remote) span, in its trace; traceparentOf names it', async () => {
+    const parent = `00-${'4'.repeat(32)}-${'e'.repeat(16)}-01`;
+    let inside = '';
+    await withLinkedSpan(
+      'kafka.produce t',
+      [`00-${'5'.repeat(32)}-${'f'.repeat(16)}-01`],
+      async (span) => {
+        inside = traceparentOf(span);
+      },
+      { parent },
+    );
+    const [span] = exporter.getFinishedSpans();
+    expect(span?.spanContext().traceId).toBe('4'.repeat(32));
+    expect(span?.parentSpanContext?.spanId).toBe('e'.repeat(16));
+    expect(inside).toBe(`00-${'4'.repeat(32)}-${span?.spanContext().spanId}-01`);
+    expect(
+      traceparentOf(trace.wrapSpanContext({ traceId: '6'.repeat(32), spanId: '7'.repeat(16), traceFlags: 1 })),
+    ).toBe('');
+  });
+
+  it('durableAck: a durable-ack span under the active (sampled) span, linked to the batches the wait reports', async () => {
+    const tracing = new Tracing(trace.getTracer('test'), true);
+    const telemetry = new OutboxTelemetry(new LedgerMetrics(), tracing);
+    const batch = `00-${'8'.repeat(32)}-${'c'.repeat(16)}-01`;
+    const command = tracing.tracer.startSpan('DepositFunds');
+    await context.with(trace.setSpan(context.active(), command), () =>
+      telemetry.durableAck(2, async () => ({ batches: [batch], via: 'notified' })),
+    );
+    await expect(
+      context.with(trace.setSpan(context.active(), command), () =>
+        telemetry.durableAck(1, async () => {
+          throw Object.assign(new Error('late'), { reason: 'DEPENDENCY_UNAVAILABLE' });
+        }),
+      ),
+    ).rejects.toThrow('late');
+    command.end();
+    // Without a recording parent (an unsampled call, or none): no span at all.
+    await telemetry.durableAck(1, async () => ({ batches: [batch], via: 'stored' }));
+    const waits = exporter.getFinishedSpans().filter((s) => s.name === 'durable-ack');
+    expect(waits).toHaveLength(2);
+    const [ok, failed] = waits;
+    expect(ok?.parentSpanContext?.spanId).toBe(command.spanContext().spanId);
+    expect(ok?.links.map((l) => l.context.spanId)).toEqual(['c'.repeat(16)]);
+    expect(ok?.attributes).toMatchObject({
+      'ledger.ack.mode': 'durable',
+      'ledger.ack.events': 2,
+      'ledger.ack.via': 'notified',
+      'ledger.ack.batches': 1,
+    });
+    expect(failed?.status.code).toBe(SpanStatusCode.ERROR);
   });
 
   it('reads W3C context out of gRPC metadata', () => {

@@ -9,6 +9,7 @@ import {
   SpanStatusCode,
   type TextMapGetter,
   trace,
+  TraceFlags,
   type Tracer,
   type TracerProvider,
 } from '@opentelemetry/api';
@@ -78,35 +79,63 @@ export function recordFailure(span: Span, reason: string, error: unknown, fault:
 export const MAX_LINKS = 128;
 
 /**
- * Runs `fn` inside a new span linked to the calls that produced the work, given their stored
- * W3C traceparents (the relay's Postgres insert and the Kafka produce use this: one batch holds
- * events of many calls, so the batch span cannot be a child of each; it links to them). Invalid
- * or empty traceparents are skipped; at most MAX_LINKS links are kept. The span is a root of its
- * own trace unless a span is already active, and ends when `fn` settles (ERROR if it throws).
+ * Links to the spans named by W3C traceparents: invalid, empty and repeated ones skipped, sampled
+ * ones first (an unsampled span is in no backend, a link to it shows nothing), at most `max`.
+ */
+export function linksOf(traceparents: readonly string[], max = MAX_LINKS): Link[] {
+  const sampled: Link[] = [];
+  const unsampled: Link[] = [];
+  const seen = new Set<string>();
+  for (const traceparent of traceparents) {
+    if (sampled.length >= max) break;
+    if (!traceparent || seen.has(traceparent)) continue;
+    seen.add(traceparent);
+    const spanContext = parseTraceParent(traceparent);
+    if (!spanContext) continue;
+    const link = { context: { ...spanContext, isRemote: true } };
+    if ((spanContext.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED) sampled.push(link);
+    else unsampled.push(link);
+  }
+  return [...sampled, ...unsampled].slice(0, max);
+}
+
+/** The W3C traceparent of a recording span ("" for a span that is not recorded: nothing to link to). */
+export function traceparentOf(span: Span): string {
+  if (!span.isRecording()) return '';
+  const { traceId, spanId, traceFlags } = span.spanContext();
+  return `00-${traceId}-${spanId}-${(traceFlags & 0xff).toString(16).padStart(2, '0')}`;
+}
+
+/**
+ * Runs `fn` inside a new span linked to the work it serves, given stored W3C traceparents (the
+ * relay's Postgres insert links to the calls of its batch, the Kafka produce to the calls of its
+ * events: one batch holds events of many calls, so the batch span cannot be a child of each; it
+ * links to them). See linksOf for which links are kept. The span is a child of `parent` (a
+ * traceparent: the Kafka produce of a relay batch is a child of that batch's span) or of the
+ * active span if any, else the root of its own trace (LinkedRootSampler samples such a root
+ * whenever one of its links is sampled). It ends when `fn` settles (ERROR if it throws).
  */
 export async function withLinkedSpan<T>(
   name: string,
   traceparents: readonly string[],
   fn: (span: Span) => Promise<T>,
-  options: { attributes?: Attributes; kind?: SpanKind; tracer?: Tracer } = {},
+  options: { attributes?: Attributes; kind?: SpanKind; tracer?: Tracer; parent?: string } = {},
 ): Promise<T> {
   const tracer = options.tracer ?? trace.getTracer('ledger');
-  const links: Link[] = [];
-  const seen = new Set<string>();
-  for (const traceparent of traceparents) {
-    if (links.length >= MAX_LINKS) break;
-    if (!traceparent || seen.has(traceparent)) continue;
-    seen.add(traceparent);
-    const spanContext = parseTraceParent(traceparent);
-    if (spanContext) links.push({ context: { ...spanContext, isRemote: true } });
-  }
-  const span = tracer.startSpan(name, {
-    kind: options.kind ?? SpanKind.INTERNAL,
-    links,
-    attributes: { ...options.attributes, 'ledger.linked_calls': links.length },
-  });
+  const links = linksOf(traceparents);
+  const parent = options.parent ? parseTraceParent(options.parent) : null;
+  const active = context.active();
+  const span = tracer.startSpan(
+    name,
+    {
+      kind: options.kind ?? SpanKind.INTERNAL,
+      links,
+      attributes: { ...options.attributes, 'ledger.linked_calls': links.length },
+    },
+    parent ? trace.setSpanContext(active, { ...parent, isRemote: true }) : active,
+  );
   try {
-    const result = await context.with(trace.setSpan(context.active(), span), () => fn(span));
+    const result = await context.with(trace.setSpan(active, span), () => fn(span));
     span.end();
     return result;
   } catch (error) {

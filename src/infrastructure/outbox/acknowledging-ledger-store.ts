@@ -14,16 +14,29 @@ import {
   type TransferInput,
   type TransferResult,
 } from '../../ledger/ports/ledger-store';
-import type { DurabilityWaiter } from './durability-waiter';
+import type { DurabilityWaiter, DurableWait } from './durability-waiter';
 
 export type AckMode = 'durable' | 'fast';
+
+export interface AckObserver {
+  /** every acknowledgement, with its mode and how long it waited after Redis applied the call */
+  acknowledged(mode: AckMode, seconds: number): void;
+  /**
+   * Runs one call's durable wait (e.g. inside a span under the command span, linked to the relay
+   * batches `wait` reports).
+   */
+  traced(events: number, wait: () => Promise<DurableWait>): Promise<DurableWait>;
+}
+
+const UNOBSERVED: AckObserver = { acknowledged: () => undefined, traced: (_events, wait) => wait() };
 
 /**
  * When a mutating call is answered (LEDGER_ACK_MODE):
  * - durable (default): only once Postgres holds the events the call appended; replays too
  *   (they wait for the original's events, which may still be in flight);
  * - fast: as soon as Redis applied it (the relay stores it moments later).
- * Every acknowledgement is reported with its mode and wait, so the mode shows in the metrics.
+ * Every acknowledgement is reported with its mode and wait, so the mode shows in the metrics,
+ * and a durable wait is traced (the span names the relay batch that committed the call).
  * Reads are not held back.
  */
 export class AcknowledgingLedgerStore extends LedgerStore {
@@ -31,19 +44,19 @@ export class AcknowledgingLedgerStore extends LedgerStore {
     private readonly live: LedgerStore,
     private readonly mode: AckMode,
     private readonly durability: DurabilityWaiter,
-    private readonly onAck: (mode: AckMode, seconds: number) => void = () => undefined,
+    private readonly observer: AckObserver = UNOBSERVED,
   ) {
     super();
   }
 
   private async acknowledge(result: { events: readonly string[] }): Promise<void> {
     if (this.mode === 'fast') {
-      this.onAck('fast', 0);
+      this.observer.acknowledged('fast', 0);
       return;
     }
     const start = process.hrtime.bigint();
-    await this.durability.waitFor(result.events);
-    this.onAck('durable', Number(process.hrtime.bigint() - start) / 1e9);
+    await this.observer.traced(result.events.length, () => this.durability.waitFor(result.events));
+    this.observer.acknowledged('durable', Number(process.hrtime.bigint() - start) / 1e9);
   }
 
   private async account<T extends AccountResult>(result: Promise<T>): Promise<T> {

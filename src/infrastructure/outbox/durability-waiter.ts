@@ -1,30 +1,59 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { LedgerError } from '../../ledger/domain/errors';
 import { BoundedCache } from '../redis/bounded-cache';
 
 export interface DurabilityWaiterOptions {
   timeoutMs: number;
-  /** while waiting, ask Postgres this often (a lost notification costs at most this much) */
+  /**
+   * Event ids waited for this long are looked up in Postgres, all waiters' in one query, and so
+   * on every pollMs while they wait (a lost report costs at most about this much)
+   */
   pollMs: number;
+  /** bound on event ids one poll asks Postgres about (the longest-waiting first) */
+  pollBatchMax: number;
   /** bound on calls waiting at once; past it new calls get OVERLOADED */
   waitersMax: number;
   /** bound on recently stored event ids remembered (a report may arrive before its call waits) */
   recentMax: number;
 }
 
+/** How a durable wait ended, for its span. */
+export interface DurableWait {
+  /**
+   * The W3C traceparents of the relay batch spans that committed the call's events, as far as
+   * they are known ("" batches, untraced or found by polling, are left out).
+   */
+  batches: string[];
+  /** 'stored': every event was reported before the call waited; 'notified': by the relay's report; 'polled': found by asking Postgres */
+  via: 'stored' | 'notified' | 'polled';
+}
+
+/** One waiting call's hold on one event id. */
+type Waker = (batch: string, polled: boolean) => void;
+
+interface Waiting {
+  /** when the first call began waiting for it, or when a poll last missed it (ms) */
+  since: number;
+  wakers: Set<Waker>;
+}
+
 /**
  * Durable acknowledgements: a mutating call is answered only once Postgres holds the very events
  * it appended (by event id: after Redis lost data, a version number may be reused by another
- * event, so a version proves nothing). The relay reports stored ids as it commits (in this
- * process directly, from other instances over Redis pub/sub); a waiter also polls Postgres, so
- * a lost report delays an answer but never hangs it. Past the timeout the call fails with
+ * event, so a version proves nothing). The relay reports stored ids as soon as it commits (in
+ * this process directly, from other instances over Redis pub/sub), with the traceparent of its
+ * batch span. Ids waited for longer than pollMs are also looked up in Postgres, in one query for
+ * every waiter, so a lost report delays an answer but never hangs it, and a slow relay does not
+ * multiply the queries by the number of calls waiting. Past the timeout the call fails with
  * UNAVAILABLE: its change is in Redis and will be stored, or was lost with Redis and is not
  * acknowledged; either way a retry with the same id is safe.
  */
 export class DurabilityWaiter {
-  private readonly recent: BoundedCache<string, true>;
-  private readonly waiters = new Map<string, Set<() => void>>();
-  private waiting = 0;
+  /** recently stored event id -> the traceparent of the batch that stored it ("" if unknown) */
+  private readonly recent: BoundedCache<string, string>;
+  /** event ids waited for, in the order the waits began */
+  private readonly waiting = new Map<string, Waiting>();
+  private calls = 0;
+  private pollTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly options: DurabilityWaiterOptions,
@@ -34,66 +63,112 @@ export class DurabilityWaiter {
     this.recent = new BoundedCache(options.recentMax);
   }
 
-  /** The relay stored these events: wake the calls waiting for them. */
-  onStored(eventIds: Iterable<string>): void {
-    for (const id of eventIds) {
-      this.recent.set(id, true);
-      const wake = this.waiters.get(id);
-      if (!wake) continue;
-      this.waiters.delete(id);
-      for (const resolve of wake) resolve();
-    }
+  /** The relay stored these events (in the batch whose span is `batch`): wake the calls waiting for them. */
+  onStored(eventIds: Iterable<string>, batch = ''): void {
+    this.settle(eventIds, batch, false);
   }
 
-  async waitFor(eventIds: readonly string[]): Promise<void> {
-    let missing = eventIds.filter((id) => this.recent.get(id) === undefined);
-    if (missing.length === 0) return;
-    if (this.waiting >= this.options.waitersMax) {
+  async waitFor(eventIds: readonly string[]): Promise<DurableWait> {
+    const batches = new Set<string>();
+    const missing = eventIds.filter((id) => {
+      const batch = this.recent.get(id);
+      if (batch === undefined) return true;
+      batches.add(batch);
+      return false;
+    });
+    if (missing.length === 0) return ended(batches, 'stored');
+    if (this.calls >= this.options.waitersMax) {
       throw new LedgerError('OVERLOADED', 'too many calls waiting for durability; retry with the same id');
     }
-    this.waiting++;
-    const wakers = new Map<string, () => void>();
+    this.calls++;
+    const mine = new Map<string, Waker>();
+    let polled = false;
+    let timer: NodeJS.Timeout | undefined;
     try {
-      const deadline = Date.now() + this.options.timeoutMs;
-      const notified = Promise.all(
+      const now = Date.now();
+      const all = Promise.all(
         missing.map(
           (id) =>
             new Promise<void>((resolve) => {
-              wakers.set(id, resolve);
-              const set = this.waiters.get(id) ?? new Set();
-              set.add(resolve);
-              this.waiters.set(id, set);
+              const wake: Waker = (batch, byPoll) => {
+                batches.add(batch);
+                polled ||= byPoll;
+                resolve();
+              };
+              mine.set(id, wake);
+              const entry = this.waiting.get(id);
+              if (entry) entry.wakers.add(wake);
+              else this.waiting.set(id, { since: now, wakers: new Set([wake]) });
             }),
         ),
       );
-      let done = false;
-      void notified.then(() => {
-        done = true;
+      this.schedulePoll();
+      const timedOut = new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), this.options.timeoutMs);
       });
-      while (!done) {
-        const left = deadline - Date.now();
-        if (left <= 0) break;
-        await Promise.race([notified, sleep(Math.min(left, this.options.pollMs))]);
-        if (done) return;
-        const found = await this.stored(missing).catch(() => new Set<string>());
-        if (found.size > 0) this.onStored(found);
-        missing = missing.filter((id) => !found.has(id));
-        if (missing.length === 0) return;
-      }
-      if (!done) {
+      if ((await Promise.race([all, timedOut])) === 'timeout') {
         throw new LedgerError(
           'DEPENDENCY_UNAVAILABLE',
           `event store has not confirmed the call's events within ${this.options.timeoutMs} ms; retry with the same id`,
         );
       }
+      return ended(batches, polled ? 'polled' : 'notified');
     } finally {
-      this.waiting--;
-      for (const [id, resolve] of wakers) {
-        const set = this.waiters.get(id);
-        if (!set) continue;
-        set.delete(resolve);
-        if (set.size === 0) this.waiters.delete(id);
+      clearTimeout(timer);
+      this.calls--;
+      for (const [id, wake] of mine) {
+        const entry = this.waiting.get(id);
+        if (!entry) continue;
+        entry.wakers.delete(wake);
+        if (entry.wakers.size === 0) this.waiting.delete(id);
       }
     }
   }
+
+  private settle(eventIds: Iterable<string>, batch: string, polled: boolean): void {
+    for (const id of eventIds) {
+      this.recent.set(id, batch);
+      const entry = this.waiting.get(id);
+      if (!entry) continue;
+      this.waiting.delete(id);
+      for (const wake of entry.wakers) wake(batch, polled);
+    }
+  }
+
+  private schedulePoll(): void {
+    if (this.pollTimer || this.waiting.size === 0) return;
+    this.pollTimer = setTimeout(() => void this.poll(), this.options.pollMs);
+    this.pollTimer.unref();
+  }
+
+  /** One query for the ids waited for at least pollMs (the longest-waiting first, bounded). */
+  private async poll(): Promise<void> {
+    try {
+      const dueBy = Date.now() - this.options.pollMs;
+      const due: string[] = [];
+      for (const [id, entry] of this.waiting) {
+        if (entry.since > dueBy || due.length >= this.options.pollBatchMax) break;
+        due.push(id);
+      }
+      if (due.length > 0) {
+        const found = await this.stored(due).catch(() => new Set<string>());
+        this.settle(found, '', true);
+        // Not stored yet: to the back of the line, so that every waiting id gets its turn.
+        const now = Date.now();
+        for (const id of due) {
+          const entry = this.waiting.get(id);
+          if (!entry) continue;
+          this.waiting.delete(id);
+          this.waiting.set(id, { since: now, wakers: entry.wakers });
+        }
+      }
+    } finally {
+      this.pollTimer = undefined;
+      this.schedulePoll();
+    }
+  }
+}
+
+function ended(batches: ReadonlySet<string>, via: DurableWait['via']): DurableWait {
+  return { batches: [...batches].filter((b) => b !== ''), via };
 }

@@ -1,17 +1,19 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Redis from 'ioredis';
-import { OutboxBatchLostError, type PostgresEventStore } from '../postgres/postgres-event-store';
-import { RedisKeys } from '../redis/redis-keys';
-import { type OutboxEvent, parseOutboxEntry } from './outbox-entry';
+import { type AppendResult, type CommittedBatch, OutboxBatchLostError } from '../postgres/batch-append';
+import type { PostgresEventStore } from '../postgres/postgres-event-store';
+import type { OutboxEvent } from './outbox-entry';
+import { type OutboxBatch, OutboxStreams } from './outbox-streams';
 import { EventStoreMismatchError, RelayLeaderLease } from './relay-leader';
 
-export const RELAY_GROUP = 'relay';
+export { RELAY_GROUP } from './outbox-streams';
 
 export interface OutboxRelayOptions {
   instanceId: string;
   buckets: number;
   /** bound on entries appended in one Postgres transaction */
   batchMax: number;
+  /** how long one wait for new entries blocks on an empty outbox */
   blockMs: number;
   /** the leader lease runs out this long after its holder stops renewing it */
   leaseMs: number;
@@ -31,48 +33,63 @@ export interface RelayObserver {
   redisReset(): void;
   /** a batch read before Redis lost its data was dropped instead of stored (never acknowledged) */
   lost(events: readonly OutboxEvent[]): void;
-  /** runs the Postgres append of a batch inside a span linked to the calls that made it */
-  traced<T>(events: readonly OutboxEvent[], append: () => Promise<T>): Promise<T>;
+  /** this relay became the leader, or stopped being it */
+  leading(leader: boolean): void;
+  /**
+   * Runs the Postgres append of a batch inside a span linked to the calls that made it, handing
+   * `append` the span's W3C traceparent ("" when not traced) for the calls and Kafka to link to.
+   */
+  traced<T>(events: readonly OutboxEvent[], append: (batchTrace: string) => Promise<T>): Promise<T>;
 }
 
-type StreamReply = [stream: string, entries: [id: string, fields: string[]][]][];
-
-interface Batch {
-  events: OutboxEvent[];
-  /** stream -> entry ids to acknowledge once stored */
-  ids: Map<string, string[]>;
+/** What the relay reports as soon as a batch is committed. */
+export interface RelayedBatch {
+  /** events now in Postgres (inserted by this batch or before), conflicts excluded: their calls are durable */
+  stored: readonly OutboxEvent[];
+  /** what the batch inserted, with its place in global_seq order, for the Kafka publisher */
+  committed: CommittedBatch;
+  /** the traceparent of the batch's span ("" when not traced) */
+  trace: string;
 }
 
 /**
  * The outbox saga's first half: reads every bucket's outbox stream through a consumer group in
  * bounded batches, appends the events to Postgres in one transaction per batch (idempotent: a
- * re-delivered entry inserts nothing), then acknowledges and deletes the entries (so that XLEN is
- * the backlog the scripts bound). Postgres down: the batch stays pending and is retried with
- * capped backoff, before anything newer is read. Entries left pending by a crashed relay are
- * taken over by the next leader first.
+ * re-delivered entry inserts nothing; group commit: the batch is whatever arrived while the
+ * previous one committed), reports them stored at once, then acknowledges and deletes the
+ * entries (so that XLEN is the backlog the scripts bound) in the same round trip as the next
+ * read. Postgres down: the batch stays pending and is retried with capped backoff, before
+ * anything newer is read. Entries left pending by a crashed relay are taken over by the next
+ * leader first.
+ *
+ * Per-account order: an account's entries are in its bucket's stream in version order, and only
+ * the lease holder reads new ones (the read is atomic with the lease, see LEAD_AND_READ); a new
+ * leader stores what its predecessor read but did not acknowledge before anything newer. So
+ * each account's events are stored (and get their global_seq) in version order, even when a
+ * stale leader is still finishing its last batch (it can only store duplicates of it).
  */
 export class OutboxRelay {
-  private readonly keys: RedisKeys;
-  private readonly streams: string[];
   private readonly lease: RelayLeaderLease;
+  private readonly outbox: OutboxStreams;
   private running = false;
   private loop: Promise<void> | undefined;
   private leader = false;
   /** a batch read but not yet stored: retried before anything newer, to keep version order */
-  private unstored: Batch | undefined;
+  private unstored: OutboxBatch | undefined;
+  /** newly leader: the entries a previous leader left pending are stored before anything new is read */
+  private reclaiming = false;
 
   constructor(
-    /** a connection of its own: XREADGROUP BLOCK must not hold up the hot path's connection */
-    private readonly redis: Redis,
+    /** a connection of its own: blocking reads must not hold up the hot path's connection */
+    redis: Redis,
     private readonly store: PostgresEventStore,
     private readonly options: OutboxRelayOptions,
-    /** events now in Postgres (inserted by this batch or before), conflicts excluded */
-    private readonly onStored: (events: readonly OutboxEvent[]) => void,
+    /** called as soon as a batch is committed, before Redis is tidied */
+    private readonly onStored: (batch: RelayedBatch) => void,
     private readonly observer: RelayObserver,
   ) {
-    this.keys = new RedisKeys(options.buckets);
-    this.streams = Array.from({ length: options.buckets }, (_, b) => this.keys.outboxOfBucket(b));
     this.lease = new RelayLeaderLease(redis, options.instanceId, options.leaseMs);
+    this.outbox = new OutboxStreams(redis, this.lease, options, (count) => observer.deadLetter(count));
   }
 
   start(): void {
@@ -84,6 +101,9 @@ export class OutboxRelay {
   async stop(): Promise<void> {
     this.running = false;
     await this.loop;
+    this.stepDown();
+    this.store.closeAppender();
+    await this.outbox.acknowledgeNow().catch(() => undefined);
     await this.lease.release().catch(() => undefined);
   }
 
@@ -91,22 +111,28 @@ export class OutboxRelay {
     let failures = 0;
     while (this.running) {
       try {
-        if (!(await this.lease.hold(await this.store.storeId()))) {
-          this.leader = false;
-          await sleep(500);
-          continue;
+        const storeId = await this.store.storeId();
+        if (!this.leader || this.unstored || this.reclaiming) {
+          // Taking the lease, or keeping it while no read renews it (a batch retried, a take-over).
+          if (!(await this.lease.hold(storeId))) {
+            this.stepDown();
+            await sleep(500);
+            continue;
+          }
         }
         if (!this.leader) {
           // Newly leader: first take over what the previous leader read but never acknowledged,
           // so that nothing newer is stored before it.
-          this.unstored = await this.reclaimAll();
+          this.reclaiming = true;
+          await this.outbox.loadLastDelivered();
           this.leader = true;
+          this.observer.leading(true);
         }
-        await this.relayOnce();
+        await this.relayOnce(storeId);
         failures = 0;
       } catch (error) {
         // Not leader any more after a mismatch: whoever leads next takes over our pending reads.
-        if (error instanceof EventStoreMismatchError) this.leader = false;
+        if (error instanceof EventStoreMismatchError) this.stepDown();
         failures++;
         this.observer.failure(error, failures);
         await sleep(Math.min(this.options.retryBackoffMaxMs, 50 * 2 ** Math.min(failures, 10)));
@@ -114,17 +140,28 @@ export class OutboxRelay {
     }
   }
 
-  /** One read-append-acknowledge round; returns the number of events stored. */
-  async relayOnce(): Promise<number> {
-    const batch = this.unstored ?? (await this.read());
+  /** Entries we read stay pending under our name: the next leader takes them over. */
+  private stepDown(): void {
+    if (this.leader) this.observer.leading(false);
+    this.leader = false;
+    this.reclaiming = false;
+    this.unstored = undefined;
+  }
+
+  /** One read-append-report round; returns the number of events stored. */
+  async relayOnce(storeId: string): Promise<number> {
+    const batch = this.unstored ?? (await this.next(storeId));
+    if (!batch) return 0;
     this.unstored = batch;
     if (batch.events.length > 0) {
       const start = process.hrtime.bigint();
-      let result;
+      let trace = '';
+      let result: AppendResult;
       try {
-        result = await this.observer.traced(batch.events, () =>
-          this.store.append(batch.events, () => this.stillInRedis(batch.ids)),
-        );
+        result = await this.observer.traced(batch.events, (batchTrace) => {
+          trace = batchTrace;
+          return this.store.append(batch.events, () => this.outbox.stillInRedis(batch.ids));
+        });
       } catch (error) {
         if (!(error instanceof OutboxBatchLostError)) throw error;
         // Redis lost its data (and these entries) after they were read: nothing to acknowledge.
@@ -133,138 +170,32 @@ export class OutboxRelay {
         return 0;
       }
       this.observer.batch(batch.events.length, Number(process.hrtime.bigint() - start) / 1e9);
+      // Durable from here: the waiting calls are answered before Redis is tidied.
+      this.onStored({ stored: result.stored, committed: result.committed, trace });
       if (result.conflicts.length > 0) this.observer.conflicts(result.conflicts);
-      await this.acknowledge(batch.ids);
-      const conflicted = new Set(result.conflicts.map((e) => e.eventId));
-      this.onStored(batch.events.filter((e) => !conflicted.has(e.eventId)));
-    } else if (batch.ids.size > 0) {
-      await this.acknowledge(batch.ids);
     }
+    this.outbox.acknowledgeLater(batch.ids);
     this.unstored = undefined;
     return batch.events.length;
   }
 
-  /** Redis still holds the batch's entries (their first one per stream; a data loss takes all). */
-  private async stillInRedis(ids: Map<string, string[]>): Promise<boolean> {
-    const pipeline = this.redis.pipeline();
-    const checked: string[] = [];
-    for (const [stream, streamIds] of ids) {
-      const first = streamIds[0];
-      if (first === undefined) continue;
-      pipeline.xrange(stream, first, first);
-      checked.push(stream);
+  /** What a predecessor left pending while there is some, then new entries (undefined: none yet). */
+  private async next(storeId: string): Promise<OutboxBatch | undefined> {
+    if (this.reclaiming) {
+      const pending = await this.outbox.reclaim();
+      if (pending) return pending;
+      this.reclaiming = false;
     }
-    if (checked.length === 0) return true;
-    for (const [error, entries] of (await pipeline.exec()) ?? []) {
-      if (error) throw error;
-      if (!Array.isArray(entries) || entries.length === 0) return false;
+    const read = await this.outbox.read(storeId);
+    if (read === 'follower') {
+      this.stepDown();
+      return undefined;
     }
-    return true;
-  }
-
-  private async read(): Promise<Batch> {
-    const perStream = Math.max(1, Math.ceil(this.options.batchMax / this.streams.length));
-    let reply: StreamReply | null;
-    try {
-      reply = (await this.redis.xreadgroup(
-        'GROUP',
-        RELAY_GROUP,
-        this.options.instanceId,
-        'COUNT',
-        perStream,
-        'BLOCK',
-        this.options.blockMs,
-        'STREAMS',
-        ...this.streams,
-        ...this.streams.map(() => '>'),
-      )) as StreamReply | null;
-    } catch (error) {
-      if (error instanceof Error && error.message.startsWith('NOGROUP')) {
-        // First start, or Redis lost its data (restart without persistence, FLUSHALL).
-        await this.createGroups();
-        this.observer.redisReset();
-        return { events: [], ids: new Map() };
-      }
-      throw error;
+    if (read === 'reset') {
+      // First start, or Redis lost its data (restart without persistence, FLUSHALL).
+      this.observer.redisReset();
+      return undefined;
     }
-    return this.toBatch(reply ?? []);
-  }
-
-  /**
-   * Takes over every entry read by a previous relay (crashed, or lost its lease) but never
-   * acknowledged, up to batchMax per stream; more, if any, come in the following rounds through
-   * the same path since they stay pending.
-   */
-  private async reclaimAll(): Promise<Batch | undefined> {
-    const reply: StreamReply = [];
-    for (const stream of this.streams) {
-      try {
-        const [, entries] = (await this.redis.xautoclaim(
-          stream,
-          RELAY_GROUP,
-          this.options.instanceId,
-          0,
-          '0-0',
-          'COUNT',
-          this.options.batchMax,
-        )) as [string, [string, string[]][]];
-        if (entries.length > 0) reply.push([stream, entries]);
-      } catch (error) {
-        if (!(error instanceof Error && error.message.startsWith('NOGROUP'))) throw error;
-      }
-    }
-    return reply.length > 0 ? this.toBatch(reply) : undefined;
-  }
-
-  private async toBatch(reply: StreamReply): Promise<Batch> {
-    const events: OutboxEvent[] = [];
-    const ids = new Map<string, string[]>();
-    const dead: [string, string, string[]][] = [];
-    for (const [stream, entries] of reply) {
-      const streamIds: string[] = [];
-      for (const [id, fields] of entries) {
-        streamIds.push(id);
-        // XAUTOCLAIM returns deleted entries with null fields: nothing left to store.
-        if (!fields) continue;
-        try {
-          events.push(parseOutboxEntry(fields));
-        } catch {
-          dead.push([stream, id, fields]);
-        }
-      }
-      ids.set(stream, streamIds);
-    }
-    if (dead.length > 0) {
-      // A malformed entry must not block its stream forever: park it for an operator.
-      const pipeline = this.redis.pipeline();
-      for (const [stream, id, fields] of dead) pipeline.xadd(`${stream}:dead`, '*', 'entry', id, ...fields);
-      for (const [error] of (await pipeline.exec()) ?? []) {
-        if (error) throw error;
-      }
-      this.observer.deadLetter(dead.length);
-    }
-    return { events, ids };
-  }
-
-  private async acknowledge(ids: Map<string, string[]>): Promise<void> {
-    const pipeline = this.redis.pipeline();
-    for (const [stream, streamIds] of ids) {
-      if (streamIds.length === 0) continue;
-      pipeline.xack(stream, RELAY_GROUP, ...streamIds);
-      pipeline.xdel(stream, ...streamIds);
-    }
-    for (const [error] of (await pipeline.exec()) ?? []) {
-      if (error) throw error;
-    }
-  }
-
-  private async createGroups(): Promise<void> {
-    for (const stream of this.streams) {
-      try {
-        await this.redis.xgroup('CREATE', stream, RELAY_GROUP, '0', 'MKSTREAM');
-      } catch (error) {
-        if (!(error instanceof Error && error.message.startsWith('BUSYGROUP'))) throw error;
-      }
-    }
+    return read;
   }
 }

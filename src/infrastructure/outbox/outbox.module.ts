@@ -17,6 +17,7 @@ import { CurrencyRegistry } from '../../ledger/domain/currency';
 import { ProtoMapper } from '../../ledger/grpc/to-proto';
 import { LedgerStore } from '../../ledger/ports/ledger-store';
 import { KafkaPublisher } from '../kafka/kafka-publisher';
+import { pgPool } from '../postgres/data-source';
 import { PostgresEventStore } from '../postgres/postgres-event-store';
 import { Snapshotter } from '../postgres/snapshotter';
 import { AccountRecovery } from '../recovery/account-recovery';
@@ -91,7 +92,13 @@ function throttled(logger: Logger, what: string): (error: unknown, attempt: numb
       inject: [LEDGER_CONFIG, PostgresEventStore],
       useFactory: (config: LedgerConfig, events: PostgresEventStore) =>
         new DurabilityWaiter(
-          { timeoutMs: config.eventStore.durableAckTimeoutMs, pollMs: 100, waitersMax: 100_000, recentMax: 200_000 },
+          {
+            timeoutMs: config.eventStore.durableAckTimeoutMs,
+            pollMs: 100,
+            pollBatchMax: 1000,
+            waitersMax: 100_000,
+            recentMax: 200_000,
+          },
           (ids) => events.storedEventIds(ids),
         ),
     },
@@ -124,9 +131,10 @@ function throttled(logger: Logger, what: string): (error: unknown, attempt: numb
         telemetry?: OutboxTelemetry,
       ): LedgerStore => {
         const live = new RedisLedgerStore(redis, scripts, currencies, config.ledger, recovery);
-        const acknowledging = new AcknowledgingLedgerStore(live, config.eventStore.ackMode, waiter, (mode, seconds) =>
-          telemetry?.ackWait(mode, seconds),
-        );
+        const acknowledging = new AcknowledgingLedgerStore(live, config.eventStore.ackMode, waiter, {
+          acknowledged: (mode, seconds) => telemetry?.ackWait(mode, seconds),
+          traced: (events, wait) => (telemetry ? telemetry.durableAck(events, wait) : wait()),
+        });
         // Fast mode keeps taking calls through a Postgres outage (the outbox absorbs it).
         return config.eventStore.ackMode === 'durable' ? new DurableGate(acknowledging, probe) : acknowledging;
       },
@@ -150,6 +158,7 @@ function throttled(logger: Logger, what: string): (error: unknown, attempt: numb
         DurabilityWaiter,
         Snapshotter,
         AccountRecovery,
+        KafkaPublisher,
         TELEMETRY,
       ],
       useFactory: (
@@ -159,6 +168,7 @@ function throttled(logger: Logger, what: string): (error: unknown, attempt: numb
         waiter: DurabilityWaiter,
         snapshotter: Snapshotter,
         recovery: AccountRecovery,
+        publisher: KafkaPublisher,
         telemetry?: OutboxTelemetry,
       ) => {
         const logger = new Logger(OutboxRelay.name);
@@ -174,11 +184,12 @@ function throttled(logger: Logger, what: string): (error: unknown, attempt: numb
             leaseMs: config.eventStore.relayLeaseMs,
             retryBackoffMaxMs: config.eventStore.retryBackoffMaxMs,
           },
-          (stored) => {
+          ({ stored, committed, trace }) => {
             const ids = stored.map((e) => e.eventId);
-            waiter.onStored(ids);
+            waiter.onStored(ids, trace);
             // Calls served by other instances on this Redis wait for these events too.
-            redis.publish(DURABLE_CHANNEL, encodeStored(ids)).catch(() => undefined);
+            redis.publish(DURABLE_CHANNEL, encodeStored(ids, trace)).catch(() => undefined);
+            publisher.offer({ ...committed, trace });
             snapshotter.noteStored(stored);
           },
           {
@@ -189,10 +200,13 @@ function throttled(logger: Logger, what: string): (error: unknown, attempt: numb
             },
             traced: (stored, append) =>
               telemetry
-                ? telemetry.withLinkedSpan('relay.pg.insert', traceparentsOf(stored), () => append(), {
-                    'ledger.batch_size': stored.length,
-                  })
-                : append(),
+                ? telemetry.withLinkedSpan(
+                    'relay.pg.insert',
+                    traceparentsOf(stored),
+                    (span) => append(telemetry.traceparentOf(span)),
+                    { 'ledger.batch_size': stored.length },
+                  )
+                : append(''),
             deadLetter: (count) => logger.error(`${count} malformed outbox entries moved to dead-letter streams`),
             redisReset: () => {
               // Holds must keep expiring even on accounts nobody touches after the loss.
@@ -205,6 +219,7 @@ function throttled(logger: Logger, what: string): (error: unknown, attempt: numb
                   ),
                 );
             },
+            leading: (leader) => publisher.relayLeading(leader),
             lost: (events) =>
               logger.error(
                 `redis lost ${events.length} outbox events before they were stored; their calls were not acknowledged durably`,
@@ -233,7 +248,7 @@ function throttled(logger: Logger, what: string): (error: unknown, attempt: numb
           retry: { retries: 2, initialRetryTime: 100, maxRetryTime: config.eventStore.retryBackoffMaxMs },
         });
         return new KafkaPublisher(
-          db,
+          () => pgPool(db),
           kafka.producer({ idempotent: true, maxInFlightRequests: 5, allowAutoTopicCreation: false }),
           kafka.admin(),
           new ProtoMapper(currencies),
@@ -242,7 +257,9 @@ function throttled(logger: Logger, what: string): (error: unknown, attempt: numb
             partitions: config.kafka.partitions,
             batchMax: config.kafka.batchMax,
             idlePollMs: 50,
+            safetyPollMs: 1000,
             retryBackoffMaxMs: config.eventStore.retryBackoffMaxMs,
+            handoffMax: config.kafka.batchMax * 8,
           },
           {
             produced: (count, seconds) => telemetry?.kafkaProduce(seconds, true, count),
@@ -254,17 +271,21 @@ function throttled(logger: Logger, what: string): (error: unknown, attempt: numb
               telemetry?.setPending('postgres', pending);
               telemetry?.setOldestUnpublishedAge(oldestAgeSeconds);
             },
-            traced: (events, send) =>
+            traced: (events, batchTraces, send) =>
               telemetry
                 ? telemetry.withLinkedSpan(
                     `kafka.produce ${config.kafka.topic}`,
-                    traceparentsOf(events),
+                    // A child of the (first) relay batch it publishes, so that the batch's trace
+                    // shows its produce; linked to any further batch and to the calls.
+                    [...batchTraces.slice(1), ...traceparentsOf(events)],
                     () => send(),
                     {
                       'messaging.system': 'kafka',
                       'messaging.destination.name': config.kafka.topic,
                       'messaging.batch.message_count': events.length,
+                      'ledger.relay_batches': batchTraces.length,
                     },
+                    batchTraces[0],
                   )
                 : send(),
           },
@@ -301,7 +322,7 @@ export class OutboxModule implements OnApplicationBootstrap, OnApplicationShutdo
     }
     await this.checkStoreBinding();
     if (this.config.eventStore.ackMode === 'durable') {
-      subscribeToStored(this.subscriber, (ids) => this.waiter.onStored(ids));
+      subscribeToStored(this.subscriber, ({ eventIds, batch }) => this.waiter.onStored(eventIds, batch));
     }
     if (this.config.eventStore.workers) {
       this.relay.start();

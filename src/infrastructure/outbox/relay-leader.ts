@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import type { ChainableCommander } from 'ioredis';
 import type Redis from 'ioredis';
 import { ConfigError } from '../../config/config';
 
@@ -19,6 +21,51 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 if redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return 1 end
 return 0`;
+
+/**
+ * The leader's read, atomic with its lease: checks the store binding and that the lease is this
+ * instance's (renewing it), and only then reads new entries of every outbox stream for the
+ * consumer group (non-blocking: BLOCK does nothing inside a script). Never takes a free lease:
+ * a new leader first takes over its predecessor's pending entries (HOLD, then XAUTOCLAIM).
+ * KEYS: lease, store binding, the streams. ARGV: instance id (= consumer), lease ms, store id,
+ * COUNT per stream, group. Replies {'leader', [stream replies...]}, {'leader'} (nothing new),
+ * {'follower'}, {'nogroup'} or {'mismatch', bound store id}. Streams are read 1000 at a time
+ * (Lua's unpack has a bound). The keys span hash slots: on Redis Cluster the relay would read
+ * per node, with a lease per node (a later issue).
+ */
+const LEAD_AND_READ = `
+local bound = redis.call('GET', KEYS[2])
+if not bound then
+  redis.call('SET', KEYS[2], ARGV[3])
+elseif bound ~= ARGV[3] then
+  return {'mismatch', bound}
+end
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {'follower'} end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+local out = {}
+local first = 3
+while first <= #KEYS do
+  local last = math.min(#KEYS, first + 999)
+  local args = {'XREADGROUP', 'GROUP', ARGV[5], ARGV[1], 'COUNT', ARGV[4], 'STREAMS'}
+  for i = first, last do args[#args + 1] = KEYS[i] end
+  for i = first, last do args[#args + 1] = '>' end
+  local reply = redis.pcall(unpack(args))
+  if type(reply) == 'table' and reply.err then
+    if string.find(reply.err, 'NOGROUP', 1, true) then return {'nogroup'} end
+    return reply
+  end
+  if reply then
+    for _, stream in ipairs(reply) do out[#out + 1] = stream end
+  end
+  first = last + 1
+end
+if #out == 0 then return {'leader'} end
+return {'leader', out}`;
+const LEAD_AND_READ_SHA = createHash('sha1').update(LEAD_AND_READ).digest('hex');
+
+export type StreamReply = [stream: string, entries: [id: string, fields: string[] | null][]][];
+
+export type LeaderRead = { role: 'leader'; reply: StreamReply } | { role: 'follower' } | { role: 'nogroup' };
 
 /** This process's event store is not the one the Redis holds the state of. */
 export class EventStoreMismatchError extends ConfigError {
@@ -65,6 +112,61 @@ export class RelayLeaderLease {
     )) as number | string;
     if (typeof reply === 'string') throw new EventStoreMismatchError(storeId, reply);
     return reply === 1;
+  }
+
+  /**
+   * Queues the leader's read (LEAD_AND_READ) on `pipeline`, so that it shares a round trip with
+   * the acknowledgements before it; `readReply` interprets the reply.
+   */
+  queueRead(
+    pipeline: ChainableCommander,
+    storeId: string,
+    streams: readonly string[],
+    count: number,
+    group: string,
+  ): void {
+    pipeline.evalsha(LEAD_AND_READ_SHA, 2 + streams.length, ...this.readArgs(storeId, streams, count, group));
+  }
+
+  /**
+   * The reply of a queued read; NOSCRIPT (Redis restarted or flushed its scripts) reads again
+   * with the script's source. Throws EventStoreMismatchError when the Redis is bound to another store.
+   */
+  async readReply(
+    error: Error | null,
+    reply: unknown,
+    storeId: string,
+    streams: readonly string[],
+    count: number,
+    group: string,
+  ): Promise<LeaderRead> {
+    let result = reply;
+    if (error) {
+      if (!error.message.startsWith('NOSCRIPT')) throw error;
+      result = await this.redis.eval(
+        LEAD_AND_READ,
+        2 + streams.length,
+        ...this.readArgs(storeId, streams, count, group),
+      );
+    }
+    const [role, value] = result as [string, unknown];
+    if (role === 'mismatch') throw new EventStoreMismatchError(storeId, String(value));
+    if (role === 'follower' || role === 'nogroup') return { role };
+    if (role !== 'leader') throw new Error(`unexpected relay read reply ${JSON.stringify(result)}`);
+    return { role, reply: (value ?? []) as StreamReply };
+  }
+
+  private readArgs(storeId: string, streams: readonly string[], count: number, group: string): (string | number)[] {
+    return [
+      RelayLeaderLease.KEY,
+      RelayLeaderLease.IDENTITY_KEY,
+      ...streams,
+      this.instanceId,
+      this.leaseMs,
+      storeId,
+      count,
+      group,
+    ];
   }
 
   async release(): Promise<void> {

@@ -1,7 +1,9 @@
+import type { Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import { EventStore1764201600000 } from '../../../migrations/1764201600000-EventStore';
 import { KafkaQueueVacuum1764806400000 } from '../../../migrations/1764806400000-KafkaQueueVacuum';
 import { StoreIdentity1764892800000 } from '../../../migrations/1764892800000-StoreIdentity';
+import { KafkaWatermark1764979200000 } from '../../../migrations/1764979200000-KafkaWatermark';
 
 export interface PostgresOptions {
   url: string;
@@ -11,7 +13,12 @@ export interface PostgresOptions {
 }
 
 /** Every migration, in order. Listed here (not globbed) so that ts-jest and the build agree. */
-export const MIGRATIONS = [EventStore1764201600000, KafkaQueueVacuum1764806400000, StoreIdentity1764892800000];
+export const MIGRATIONS = [
+  EventStore1764201600000,
+  KafkaQueueVacuum1764806400000,
+  StoreIdentity1764892800000,
+  KafkaWatermark1764979200000,
+];
 
 /**
  * The event store's connection pool. Schema changes happen only through migrations (never
@@ -34,4 +41,14 @@ export function createDataSource(options: PostgresOptions): DataSource {
       application_name: 'ledger',
     },
   });
+}
+
+/**
+ * The pg pool under TypeORM, for statements that run on every call or batch (prepared once per
+ * connection, without TypeORM's per-query work). Throws while the pool is not connected.
+ */
+export function pgPool(db: DataSource): Pool {
+  const pool = db.isInitialized ? (db.driver as unknown as { master?: Pool }).master : undefined;
+  if (!pool) throw new Error('the event store is not connected yet');
+  return pool;
 }

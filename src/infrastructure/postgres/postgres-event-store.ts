@@ -1,10 +1,10 @@
 import type { Pool } from 'pg';
-import type { DataSource, EntityManager } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import { type AccountState, foldEvents } from '../../ledger/domain/account';
 import { LedgerError } from '../../ledger/domain/errors';
 import type { LedgerEvent } from '../../ledger/domain/events';
 import type { PointInTime } from '../../ledger/ports/event-history';
-import { detailsToJson, type OutboxEvent } from '../outbox/outbox-entry';
+import type { OutboxEvent } from '../outbox/outbox-entry';
 import {
   EVENT_COLUMNS,
   type EventRow,
@@ -13,31 +13,13 @@ import {
   snapshotOfState,
   stateOfSnapshot,
 } from './event-rows';
+import { ACCOUNT_LOCK_SPACE, type AppendResult, BatchAppender } from './batch-append';
 import { BatchedLookup } from './batched-lookup';
-
-export interface AppendResult {
-  /** events newly stored by this call */
-  inserted: number;
-  /** events already stored (a re-delivered outbox entry) */
-  duplicates: number;
-  /** events whose (account_id, version) was taken by another event id; kept in ledger_event_conflicts */
-  conflicts: OutboxEvent[];
-}
+import { pgPool } from './data-source';
 
 /** Where a read runs: the pool, or a transaction that holds an account lock. */
 export interface Querier {
   query(sql: string, parameters?: unknown[]): Promise<unknown>;
-}
-
-/** Advisory lock namespace of account histories (see append and withAccountLock). */
-const ACCOUNT_LOCK_SPACE = 7_320_002;
-
-/** Thrown by append when the batch's outbox entries vanished from Redis before it was stored. */
-export class OutboxBatchLostError extends Error {
-  constructor() {
-    super('the batch vanished from Redis (data lost) before it was stored; not storing it');
-    this.name = 'OutboxBatchLostError';
-  }
 }
 
 export interface IdempotencyRecord {
@@ -70,6 +52,8 @@ export class PostgresEventStore {
   ) {}
 
   private storeIdentity: string | undefined;
+  /** the relay's batch transactions, on a connection of their own */
+  private readonly appender = new BatchAppender(() => this.pool());
 
   /** The event store's own id (ledger_store_identity), read once: it never changes. */
   async storeId(): Promise<string> {
@@ -94,15 +78,24 @@ export class PostgresEventStore {
     }
   }
 
+  private pool(): Pool {
+    return pgPool(this.db);
+  }
+
   /**
-   * Appends a batch in one transaction: the events (in the given order, which is each account's
-   * version order), their Kafka queue entries and their idempotency records.
+   * Appends a batch in one transaction (the relay's group commit; see BatchAppender): the events in
+   * the given order, which is each account's version order, and their idempotency records.
    */
   append(
     events: readonly OutboxEvent[],
     stillInRedis: () => Promise<boolean> = async () => true,
   ): Promise<AppendResult> {
-    return this.timed('append', () => this.db.transaction((tx) => this.appendIn(tx, events, stillInRedis)));
+    return this.timed('append', () => this.appender.append(events, stillInRedis));
+  }
+
+  /** Gives the relay's connection back to the pool (before the pool is closed). */
+  closeAppender(): void {
+    this.appender.close();
   }
 
   /**
@@ -118,118 +111,6 @@ export class PostgresEventStore {
     });
   }
 
-  private async appendIn(
-    tx: EntityManager,
-    events: readonly OutboxEvent[],
-    stillInRedis: () => Promise<boolean>,
-  ): Promise<AppendResult> {
-    // Shared locks on the batch's accounts, then a check that Redis still holds the batch: if
-    // Redis lost its data after the batch was read, an account may already have been rebuilt
-    // from the store without these events, and storing them now would fork its history. Those
-    // events were never durably acknowledged; they are dropped with the rest of Redis's data.
-    const accounts = [...new Set(events.map((e) => e.accountId))].sort();
-    await tx.query(`SELECT pg_advisory_xact_lock_shared($1, hashtext(a)) FROM unnest($2::text[]) AS a`, [
-      ACCOUNT_LOCK_SPACE,
-      accounts,
-    ]);
-    if (!(await stillInRedis())) throw new OutboxBatchLostError();
-    const inserted = (await tx.query(
-      `WITH input AS (
-         SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::bigint[], $7::bigint[],
-                              $8::bigint[], $9::text[], $10::text[], $11::text[], $12::jsonb[], $13::jsonb[], $14::bigint[])
-           WITH ORDINALITY AS t(event_id, account_id, version, type, currency, amount, balance_after, held_after,
-                                reference_id, reservation_id, counterparty_account_id, payload, metadata, occurred_ms, ord)
-       ), stored AS (
-         INSERT INTO ledger_events (event_id, account_id, version, type, currency, amount, balance_after, held_after,
-                                    reference_id, reservation_id, counterparty_account_id, payload, metadata, occurred_at)
-         SELECT event_id, account_id, version, type, currency, amount, balance_after, held_after, reference_id,
-                reservation_id, counterparty_account_id, payload, metadata, to_timestamp(occurred_ms / 1000.0)
-           FROM input ORDER BY ord
-         ON CONFLICT DO NOTHING
-         RETURNING global_seq, event_id, account_id, version
-       ), queued AS (
-         INSERT INTO ledger_kafka_queue (global_seq, account_id, version)
-         SELECT global_seq, account_id, version FROM stored
-       )
-       SELECT event_id FROM stored`,
-      [
-        events.map((e) => e.eventId),
-        events.map((e) => e.accountId),
-        events.map((e) => e.version),
-        events.map((e) => e.type),
-        events.map((e) => e.currency),
-        events.map((e) => e.amount.toString()),
-        events.map((e) => e.balanceAfter.toString()),
-        events.map((e) => e.heldAfter.toString()),
-        events.map((e) => e.referenceId),
-        events.map((e) => e.reservationId),
-        events.map((e) => e.counterpartyAccountId),
-        events.map((e) => JSON.stringify(detailsToJson(e.details))),
-        events.map((e) =>
-          JSON.stringify({ client: e.metadata, traceparent: e.traceparent, idempotency_key: e.idempotencyKey }),
-        ),
-        events.map((e) => e.occurredAtMs),
-      ],
-    )) as { event_id: string }[];
-    const insertedIds = new Set(inserted.map((r) => r.event_id));
-    const missing = events.filter((e) => !insertedIds.has(e.eventId));
-    let conflicts: OutboxEvent[] = [];
-    if (missing.length > 0) {
-      const present = (await tx.query(`SELECT event_id FROM ledger_events WHERE event_id = ANY($1::uuid[])`, [
-        missing.map((e) => e.eventId),
-      ])) as { event_id: string }[];
-      const presentIds = new Set(present.map((r) => r.event_id));
-      conflicts = missing.filter((e) => !presentIds.has(e.eventId));
-      if (conflicts.length > 0) {
-        await tx.query(
-          `INSERT INTO ledger_event_conflicts (event_id, account_id, version, entry)
-           SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::jsonb[]) ON CONFLICT DO NOTHING`,
-          [
-            conflicts.map((e) => e.eventId),
-            conflicts.map((e) => e.accountId),
-            conflicts.map((e) => e.version),
-            conflicts.map((e) =>
-              JSON.stringify({
-                ...e,
-                amount: `${e.amount}`,
-                balanceAfter: `${e.balanceAfter}`,
-                heldAfter: `${e.heldAfter}`,
-                details: detailsToJson(e.details),
-              }),
-            ),
-          ],
-        );
-      }
-    }
-    // One record per (key, account) with the last version the call produced there (a final
-    // commit writes two events under one key; a transfer one on each of two accounts).
-    const keyed = new Map<string, OutboxEvent>();
-    for (const e of events) {
-      if (e.requestHash === '' || !insertedIds.has(e.eventId)) continue;
-      const id = `${e.accountId}\u0000${e.idempotencyKey}`;
-      const seen = keyed.get(id);
-      if (!seen || seen.version < e.version) keyed.set(id, e);
-    }
-    if (keyed.size > 0) {
-      const records = [...keyed.values()];
-      await tx.query(
-        `INSERT INTO ledger_idempotency (idempotency_key, account_id, request_hash, version, event_id)
-         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::uuid[])
-         ON CONFLICT (idempotency_key, account_id) DO UPDATE
-           SET version = EXCLUDED.version, event_id = EXCLUDED.event_id
-           WHERE ledger_idempotency.version < EXCLUDED.version`,
-        [
-          records.map((e) => e.idempotencyKey),
-          records.map((e) => e.accountId),
-          records.map((e) => e.requestHash),
-          records.map((e) => e.version),
-          records.map((e) => e.eventId),
-        ],
-      );
-    }
-    return { inserted: insertedIds.size, duplicates: missing.length - conflicts.length, conflicts };
-  }
-
   async listEvents(accountId: string, fromVersion: number, limit: number): Promise<LedgerEvent[]> {
     const rows = (await this.timed('list-events', () =>
       this.db.query(
@@ -243,9 +124,13 @@ export class PostgresEventStore {
   /** The subset of `eventIds` that is stored. */
   async storedEventIds(eventIds: readonly string[]): Promise<ReadonlySet<string>> {
     if (eventIds.length === 0) return new Set();
-    const rows = (await this.timed('stored-ids', () =>
-      this.db.query(`SELECT event_id FROM ledger_events WHERE event_id = ANY($1::uuid[])`, [eventIds]),
-    )) as { event_id: string }[];
+    const { rows } = await this.timed('stored-ids', () =>
+      this.pool().query<{ event_id: string }>({
+        name: 'ledger_stored_event_ids',
+        text: `SELECT event_id::text FROM ledger_events WHERE event_id = ANY($1::uuid[])`,
+        values: [eventIds],
+      }),
+    );
     return new Set(rows.map((r) => r.event_id));
   }
 

@@ -63,7 +63,10 @@ export class PostgresModule implements OnApplicationBootstrap, OnApplicationShut
   private readonly logger = new Logger(PostgresModule.name);
   private retry: NodeJS.Timeout | undefined;
 
-  constructor(@Inject(DataSource) private readonly db: DataSource) {}
+  constructor(
+    @Inject(DataSource) private readonly db: DataSource,
+    private readonly events: PostgresEventStore,
+  ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     await this.connect();
@@ -81,6 +84,8 @@ export class PostgresModule implements OnApplicationBootstrap, OnApplicationShut
 
   async onApplicationShutdown(): Promise<void> {
     if (this.retry) clearTimeout(this.retry);
+    // The relay's connection, if it is still out (the pool waits for every connection it lent).
+    this.events.closeAppender();
     if (this.db.isInitialized) await this.db.destroy();
   }
 }

@@ -87,6 +87,16 @@ export class BuiltService {
     return this.lines.map((line) => JSON.parse(line) as Record<string, unknown>);
   }
 
+  /** SIGKILL: the process dies at once, mid-whatever (nothing flushed, no lock let go). */
+  async kill(): Promise<void> {
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+      this.child.kill('SIGKILL');
+      await exited;
+    }
+    this.client.close();
+  }
+
   /**
    * SIGTERM, as Kubernetes stops it: Nest closes the app (queued spans are flushed) and re-raises
    * the signal. Returns how it ended: "SIGTERM" (or exit code 0) when it stopped by itself,

@@ -1,0 +1,81 @@
+import { LedgerError } from '../../ledger/domain/errors';
+import { DurabilityWaiter, type DurabilityWaiterOptions } from './durability-waiter';
+
+const OPTIONS: DurabilityWaiterOptions = {
+  timeoutMs: 1000,
+  pollMs: 20,
+  pollBatchMax: 3,
+  waitersMax: 10,
+  recentMax: 100,
+};
+
+/** A stand-in for Postgres: the ids it holds, and every query it was asked. */
+function store(): {
+  stored: Set<string>;
+  queries: string[][];
+  lookup: (ids: readonly string[]) => Promise<Set<string>>;
+} {
+  const stored = new Set<string>();
+  const queries: string[][] = [];
+  return {
+    stored,
+    queries,
+    lookup: async (ids) => {
+      queries.push([...ids]);
+      return new Set(ids.filter((id) => stored.has(id)));
+    },
+  };
+}
+
+describe('DurabilityWaiter', () => {
+  it('answers at once for events reported before the call waits, naming the batch that stored them', async () => {
+    const pg = store();
+    const waiter = new DurabilityWaiter(OPTIONS, pg.lookup);
+    waiter.onStored(['e1', 'e2'], 'batch-a');
+    await expect(waiter.waitFor(['e1', 'e2'])).resolves.toEqual({ batches: ['batch-a'], via: 'stored' });
+    expect(pg.queries).toEqual([]);
+  });
+
+  it('wakes a call on the relay report of its events, with the batches that stored them', async () => {
+    const waiter = new DurabilityWaiter(OPTIONS, store().lookup);
+    const waiting = waiter.waitFor(['e1', 'e2']);
+    waiter.onStored(['e1'], 'batch-a');
+    waiter.onStored(['e2', 'other'], 'batch-b');
+    await expect(waiting).resolves.toEqual({ batches: ['batch-a', 'batch-b'], via: 'notified' });
+  });
+
+  it('a lost report: finds the events in Postgres, in one query for every waiting call, the longest-waiting first', async () => {
+    const pg = store();
+    const waiter = new DurabilityWaiter(OPTIONS, pg.lookup);
+    const calls = ['a', 'b', 'c', 'd'].map((id) => waiter.waitFor([id]));
+    for (const id of ['a', 'b', 'c', 'd']) pg.stored.add(id);
+    await expect(Promise.all(calls)).resolves.toEqual(calls.map(() => ({ batches: [], via: 'polled' })));
+    // Bounded by pollBatchMax: a, b, c in the first query, d in the next one.
+    expect(pg.queries).toEqual([['a', 'b', 'c'], ['d']]);
+  });
+
+  it('keeps asking, in turn, for ids that are not stored yet', async () => {
+    const pg = store();
+    const waiter = new DurabilityWaiter(OPTIONS, pg.lookup);
+    const calls = ['a', 'b', 'c', 'd'].map((id) => waiter.waitFor([id]));
+    await new Promise((resolve) => setTimeout(resolve, 70));
+    pg.stored.add('d');
+    pg.stored.add('a');
+    for (const id of ['b', 'c']) waiter.onStored([id]);
+    await Promise.all(calls);
+    // d got its turn although a, b and c kept missing.
+    expect(pg.queries[0]).toEqual(['a', 'b', 'c']);
+    expect(pg.queries[1]?.[0]).toBe('d');
+  });
+
+  it('fails with DEPENDENCY_UNAVAILABLE past the timeout, and OVERLOADED past the bound on waiting calls', async () => {
+    const waiter = new DurabilityWaiter({ ...OPTIONS, timeoutMs: 50, waitersMax: 1 }, store().lookup);
+    const first = waiter.waitFor(['never']);
+    await expect(waiter.waitFor(['other'])).rejects.toMatchObject({ reason: 'OVERLOADED' });
+    await expect(first).rejects.toBeInstanceOf(LedgerError);
+    await expect(first).rejects.toMatchObject({ reason: 'DEPENDENCY_UNAVAILABLE' });
+    // The bound is free again.
+    waiter.onStored(['later']);
+    await expect(waiter.waitFor(['later'])).resolves.toMatchObject({ via: 'stored' });
+  });
+});

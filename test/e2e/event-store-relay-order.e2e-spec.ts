@@ -1,0 +1,268 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import Redis from 'ioredis';
+import type { DataSource } from 'typeorm';
+import { loadConfig } from '../../src/config/config';
+import type { OutboxEvent } from '../../src/infrastructure/outbox/outbox-entry';
+import { OutboxRelay, RELAY_GROUP } from '../../src/infrastructure/outbox/outbox-relay';
+import { EventStoreMismatchError, RelayLeaderLease } from '../../src/infrastructure/outbox/relay-leader';
+import { createDataSource } from '../../src/infrastructure/postgres/data-source';
+import { PostgresEventStore } from '../../src/infrastructure/postgres/postgres-event-store';
+import { pollUntil } from '../support/isolated-ledger';
+import { uid } from '../support/ledger-app';
+import { TestDatabase } from '../support/pg';
+import { PrivateRedis } from '../support/redis-server';
+
+/**
+ * Issue 8, item 3: the Kafka publisher's watermark is a global_seq, so global_seq must follow
+ * commit order (a smaller one committing after a larger one would be skipped for good), and each
+ * account's events must get their global_seq in version order. Against real Postgres and Redis:
+ * - two appenders at once (two relays for a moment): the second waits for the first to commit,
+ *   and all its global_seqs are larger; a re-delivered batch inserts nothing and says so;
+ * - the relay's read is atomic with its lease: an instance that lost the lease reads nothing
+ *   new (it cannot take entries the leader has not seen yet);
+ * - a new leader stores everything its predecessor left pending, over several rounds if need
+ *   be, before anything newer.
+ */
+function outboxEvent(accountId: string, version: number, over: Partial<OutboxEvent> = {}): OutboxEvent {
+  return {
+    eventId: randomUUID(),
+    accountId,
+    version,
+    type: version === 1 ? 'ACCOUNT_OPENED' : 'FUNDS_DEPOSITED',
+    occurredAtMs: Date.now(),
+    currency: 'USD',
+    amount: version === 1 ? 0n : 100n,
+    balanceAfter: BigInt((version - 1) * 100),
+    heldAfter: 0n,
+    referenceId: `ref-${version}`,
+    reservationId: '',
+    counterpartyAccountId: '',
+    metadata: {},
+    details: version === 1 ? { overdraftLimit: 0n } : {},
+    traceparent: '',
+    idempotencyKey: `deposit:${accountId}-${version}`,
+    requestHash: `h-${version}`,
+    ...over,
+  };
+}
+
+/** The stream fields lua/lib/prelude.lua's emit writes for an event. */
+function entryFields(e: OutboxEvent): string[] {
+  return [
+    ...['id', e.eventId, 'acct', e.accountId, 'ver', String(e.version), 'type', e.type],
+    ...['ts', String(e.occurredAtMs), 'cur', e.currency, 'amt', String(e.amount), 'bal', String(e.balanceAfter)],
+    ...['held', String(e.heldAfter), 'ref', e.referenceId, 'res', '', 'cp', '', 'meta', '{}'],
+    ...[
+      'x',
+      e.version === 1 ? '{"overdraft_limit":"0"}' : '{}',
+      'tp',
+      '',
+      'ikey',
+      e.idempotencyKey,
+      'h',
+      e.requestHash,
+    ],
+  ];
+}
+
+jest.setTimeout(60_000);
+
+describe('event store: global_seq follows commit order and each account version order', () => {
+  let db: TestDatabase;
+  const opened: [DataSource, PostgresEventStore][] = [];
+
+  async function eventStore(): Promise<PostgresEventStore> {
+    const source = createDataSource(loadConfig({ ...process.env, LEDGER_DATABASE_URL: db.url }).postgres);
+    await source.initialize();
+    const store = new PostgresEventStore(source);
+    opened.push([source, store]);
+    return store;
+  }
+
+  beforeAll(async () => {
+    db = await TestDatabase.create();
+  });
+
+  afterAll(async () => {
+    for (const [source, store] of opened) {
+      store.closeAppender(); // the pool waits for every connection it lent
+      await source.destroy().catch(() => undefined);
+    }
+    await db?.drop();
+  });
+
+  it('two appenders at once: the second waits for the first to commit, then draws only larger global_seqs', async () => {
+    const [first, second] = [await eventStore(), await eventStore()];
+    const [x, y] = [uid('ord-x'), uid('ord-y')];
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let checking = false;
+    const a = first.append([outboxEvent(x, 1), outboxEvent(x, 2)], async () => {
+      checking = true;
+      await held; // inserted, not committed: the append lock is held
+      return true;
+    });
+    await pollUntil('first batch inserted', async () => (checking ? true : undefined));
+    let secondDone = false;
+    const b = second.append([outboxEvent(y, 1)]).then((r) => {
+      secondDone = true;
+      return r;
+    });
+    await pollUntil('second appender waiting on the append lock', async () => {
+      const rows = await db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND wait_event = 'advisory'`,
+        [db.name],
+      );
+      return rows[0]?.n === 1 ? true : undefined;
+    });
+    await sleep(200);
+    expect(secondDone).toBe(false);
+    expect(await db.query(`SELECT 1 FROM ledger_events`)).toEqual([]);
+    release();
+    const [ra, rb] = await Promise.all([a, b]);
+    expect(ra.committed.events.map((e) => e.event.version)).toEqual([1, 2]);
+    expect(rb.committed.afterSeq).toBe(ra.committed.lastSeq);
+    expect(rb.committed.events[0]!.seq).toBeGreaterThan(ra.committed.lastSeq);
+    // A re-delivered batch inserts nothing: its place is where the store already stood.
+    const again = await second.append([outboxEvent(x, 1, { eventId: ra.committed.events[0]!.event.eventId })]);
+    expect(again).toMatchObject({ inserted: 0, duplicates: 1, conflicts: [] });
+    expect(again.committed).toEqual({ afterSeq: rb.committed.lastSeq, lastSeq: rb.committed.lastSeq, events: [] });
+  });
+
+  it('one statement stores the events and one idempotency record per (key, account), with the last version', async () => {
+    const store = await eventStore();
+    const [p, q] = [uid('idem-p'), uid('idem-q')];
+    const result = await store.append([
+      outboxEvent(p, 1, { idempotencyKey: `open:${p}` }),
+      outboxEvent(q, 1, { idempotencyKey: `open:${q}` }),
+      // A final commit: two events under one key on one account.
+      outboxEvent(p, 2, { idempotencyKey: 'commit:r1:c1', requestHash: 'hc' }),
+      outboxEvent(p, 3, { idempotencyKey: 'commit:r1:c1', requestHash: 'hc' }),
+      // A transfer: one event on each of two accounts under one key.
+      outboxEvent(p, 4, { idempotencyKey: 'transfer:t1', requestHash: 'ht' }),
+      outboxEvent(q, 2, { idempotencyKey: 'transfer:t1', requestHash: 'ht' }),
+      // No id (an expiry): no record.
+      outboxEvent(q, 3, { idempotencyKey: 'expire:x', requestHash: '' }),
+    ]);
+    expect(result.inserted).toBe(7);
+    const records = await db.query<{ idempotency_key: string; account_id: string; version: string }>(
+      `SELECT idempotency_key, account_id, version::text FROM ledger_idempotency
+        WHERE account_id = ANY($1::text[]) ORDER BY idempotency_key, account_id`,
+      [[p, q]],
+    );
+    expect(records.map((r) => [r.idempotency_key, r.account_id, Number(r.version)])).toEqual(
+      [
+        ['commit:r1:c1', p, 3],
+        [`open:${p}`, p, 1],
+        [`open:${q}`, q, 1],
+        ['transfer:t1', p, 4],
+        ['transfer:t1', q, 2],
+      ].sort((l, r) => String(l[0]).localeCompare(String(r[0])) || String(l[1]).localeCompare(String(r[1]))),
+    );
+    // Versions of one account in global_seq order.
+    const seqs = result.committed.events.filter((e) => e.event.accountId === p).map((e) => e.event.version);
+    expect(seqs).toEqual([1, 2, 3, 4]);
+    // A version another event holds: a conflict, kept for an operator, not stored.
+    const clash = await store.append([outboxEvent(q, 3)]);
+    expect(clash.conflicts).toHaveLength(1);
+    expect(clash.inserted).toBe(0);
+    expect(await db.query(`SELECT 1 FROM ledger_event_conflicts WHERE account_id = $1`, [q])).toHaveLength(1);
+  });
+
+  describe('the relay (one bucket, real Redis)', () => {
+    let redis: PrivateRedis;
+    let direct: Redis;
+    const stream = 'ledger:{b0}:outbox';
+
+    beforeAll(async () => {
+      redis = await PrivateRedis.start();
+      direct = new Redis(redis.port, '127.0.0.1', { maxRetriesPerRequest: 1 });
+      await direct.xgroup('CREATE', stream, RELAY_GROUP, '0', 'MKSTREAM');
+    });
+
+    afterAll(async () => {
+      direct?.disconnect();
+      await redis?.stop();
+    });
+
+    it('reads only under its own lease, atomically: an instance that lost it takes nothing new', async () => {
+      const storeId = randomUUID();
+      const lease = new RelayLeaderLease(direct, 'me', 5000);
+      const read = async (): ReturnType<RelayLeaderLease['readReply']> => {
+        const pipeline = direct.pipeline();
+        lease.queueRead(pipeline, storeId, [stream], 10, RELAY_GROUP);
+        const [[error, reply]] = (await pipeline.exec()) as [Error | null, unknown][];
+        return lease.readReply(error, reply, storeId, [stream], 10, RELAY_GROUP);
+      };
+      await direct.set(RelayLeaderLease.KEY, 'someone-else', 'PX', 5000);
+      await direct.xadd(stream, '*', 'n', '1');
+      await direct.xadd(stream, '*', 'n', '2');
+      expect(await read()).toEqual({ role: 'follower' });
+      const pending = (await direct.xpending(stream, RELAY_GROUP)) as [number, ...unknown[]];
+      expect(pending[0]).toBe(0);
+      // Not even a free lease is taken by a read: a new leader takes over pending entries first.
+      await direct.del(RelayLeaderLease.KEY);
+      expect(await read()).toEqual({ role: 'follower' });
+      expect(await lease.hold(storeId)).toBe(true);
+      await direct.script('FLUSH'); // NOSCRIPT: read again with the source
+      const led = await read();
+      expect(led.role).toBe('leader');
+      expect(led.role === 'leader' ? led.reply[0]?.[1].map((e) => e[1]) : []).toEqual([
+        ['n', '1'],
+        ['n', '2'],
+      ]);
+      expect(await direct.pttl(RelayLeaderLease.KEY)).toBeGreaterThan(4000);
+      await direct.set(RelayLeaderLease.IDENTITY_KEY, randomUUID());
+      await expect(read()).rejects.toBeInstanceOf(EventStoreMismatchError);
+      await direct.del(RelayLeaderLease.KEY, RelayLeaderLease.IDENTITY_KEY);
+      await direct.xtrim(stream, 'MAXLEN', 0);
+      await direct.xgroup('DESTROY', stream, RELAY_GROUP);
+      await direct.xgroup('CREATE', stream, RELAY_GROUP, '0', 'MKSTREAM');
+    });
+
+    it('a new leader stores what its predecessor left pending (several rounds of it) before anything newer', async () => {
+      const accountId = uid('takeover');
+      const events = Array.from({ length: 35 }, (_, i) => outboxEvent(accountId, i + 1));
+      for (const e of events.slice(0, 30)) await direct.xadd(stream, '*', ...entryFields(e));
+      // A relay that died after reading 30 entries: pending under its name, never acknowledged.
+      await direct.xreadgroup('GROUP', RELAY_GROUP, 'crashed', 'COUNT', 30, 'STREAMS', stream, '>');
+      for (const e of events.slice(30)) await direct.xadd(stream, '*', ...entryFields(e));
+      const store = await eventStore();
+      const relayRedis = new Redis(redis.port, '127.0.0.1', { maxRetriesPerRequest: 1 });
+      const relay = new OutboxRelay(
+        relayRedis,
+        store,
+        { instanceId: 'next', buckets: 1, batchMax: 10, blockMs: 50, leaseMs: 2000, retryBackoffMaxMs: 100 },
+        () => undefined,
+        {
+          batch: () => undefined,
+          failure: () => undefined,
+          deadLetter: () => undefined,
+          conflicts: () => undefined,
+          redisReset: () => undefined,
+          lost: () => undefined,
+          leading: () => undefined,
+          traced: (_events, append) => append(''),
+        },
+      );
+      relay.start();
+      try {
+        await pollUntil('every entry stored and acknowledged', async () => {
+          const stored = await db.query(`SELECT 1 FROM ledger_events WHERE account_id = $1`, [accountId]);
+          return stored.length === 35 && (await direct.xlen(stream)) === 0 ? true : undefined;
+        });
+      } finally {
+        await relay.stop();
+        relayRedis.disconnect();
+      }
+      const rows = await db.query<{ version: string }>(
+        `SELECT version::text FROM ledger_events WHERE account_id = $1 ORDER BY global_seq`,
+        [accountId],
+      );
+      expect(rows.map((r) => Number(r.version))).toEqual(events.map((e) => e.version));
+      const pending = (await direct.xpending(stream, RELAY_GROUP)) as [number, ...unknown[]];
+      expect(pending[0]).toBe(0);
+    });
+  });
+});
