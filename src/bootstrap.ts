@@ -33,6 +33,10 @@ export async function createLedgerApp(
   app.connectMicroservice(grpcServerOptions(config, health), { inheritAppConfig: true });
   app.enableShutdownHooks();
   try {
+    // Lifecycle hooks first (command and query handlers registered, Redis connected), then the
+    // ports: a restarted service under load otherwise accepted calls that found no handler yet
+    // (INTERNAL "No handler found for the command", seen by the fault suite).
+    await app.init();
     await app.startAllMicroservices();
     await app.listen(config.http.port, config.http.host);
   } catch (error) {
