@@ -50,6 +50,15 @@ const REDIS_PORT = Number(process.env['LEDGER_REDIS_PORT'] ?? 6379);
 const ACK_TIMEOUT_MS = 3000;
 const ALL: StackService[] = ['redis', 'postgres', 'kafka'];
 
+function isJson(line: string): boolean {
+  try {
+    JSON.parse(line);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function log(line: string): void {
   process.stdout.write(`faults: ${line}\n`);
 }
@@ -187,6 +196,10 @@ describe('fault suite: SIGKILL of Redis, Postgres, Kafka and the service, and a 
     writeFileSync(logFile, `${service.lines.join('\n')}\n`);
     log(`the service's ${service.lines.length} log lines: ${logFile}`);
     expect(service.crashes).toEqual([]);
+    // Every line the service wrote, through every outage, is a pino JSON line.
+    const notJson = service.lines.filter((line) => !line.startsWith('{') || !isJson(line));
+    expect(notJson.slice(0, 5)).toEqual([]);
+    expect(service.stderr).not.toContain('[ioredis]');
     expect(survived).toEqual(Object.fromEntries(FAULT_KINDS.map((k) => [k, ROUNDS])));
     expect(counts.failed).toBe(0);
     expect(counts.operations).toBeGreaterThan(RATE * 60);
