@@ -3,6 +3,7 @@ import type { Server } from '@grpc/grpc-js';
 import { type GrpcOptions, Transport } from '@nestjs/microservices';
 import type { HealthImplementation } from 'grpc-health-check';
 import type { LedgerConfig } from '../../config/config';
+import { markMalformedRequests } from './malformed-requests';
 import { reflectionFromDescriptorSet } from './reflection';
 
 /** The repository root, from src/ (ts-jest) or dist/src/ (built) alike. */
@@ -37,7 +38,8 @@ export function grpcServerOptions(config: LedgerConfig, health: HealthImplementa
       maxReceiveMessageLength: config.grpc.maxMessageBytes,
       maxSendMessageLength: config.grpc.maxMessageBytes,
       gracefulShutdown: true,
-      onLoadPackageDefinition: (_definition: unknown, server: Server) => {
+      onLoadPackageDefinition: (definition: Record<string, unknown>, server: Server) => {
+        markMalformedRequests(definition);
         reflectionFromDescriptorSet(join(repositoryRoot(), 'src/generated/ledger.binpb')).addToServer(server);
         health.addToServer(server);
       },
