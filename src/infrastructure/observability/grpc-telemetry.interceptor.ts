@@ -74,7 +74,7 @@ interface MethodTelemetry {
  *   SERVER span named `ledger.v1.LedgerService/<Method>`, with rpc.* attributes, the gRPC status
  *   code, and on failure status ERROR with the reason code;
  * - runs the call in a log context, so that any line written during it carries its req_id;
- * - writes one log line when the call fails: warn for a business reject, error for a fault
+ * - writes one log line when the call fails: info for a business reject, error for a fault
  *   (with the stack), carrying reason, gRPC code, method, trace_id, span_id and req_id. Nothing
  *   is logged for a successful call.
  * With LEDGER_TELEMETRY=off only the failure line remains.
@@ -222,8 +222,10 @@ export class GrpcTelemetryInterceptor implements NestInterceptor {
     }
     fields['req_id'] = currentRequestId() ?? requestIdOf(metadata);
     if (!failure.fault) {
+      // Rejects are expected traffic (an order larger than the cash, a retried id): info, so that
+      // warn and error stay for faults someone has to look at.
       const message = error instanceof Error ? error.message : String(error);
-      this.logger.warn(fields, `${method.method} rejected: ${message}`);
+      this.logger.info(fields, `${method.method} rejected: ${message}`);
     } else {
       // The cause stays in our logs (the caller gets INTERNAL without it), but only its name,
       // message, code and stack: driver errors carry query parameters and connection details.
