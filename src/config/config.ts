@@ -64,6 +64,14 @@ export interface LedgerConfig {
     /** run the relay and publisher in this process (off for tools that only read) */
     workers: boolean;
   };
+  shutdown: {
+    /** bound on the whole shutdown after SIGTERM (below Kubernetes' 30 s grace); past it the process exits */
+    timeoutMs: number;
+    /** after SIGTERM, health says NOT_SERVING this long before new calls are refused (load balancers notice) */
+    delayMs: number;
+    /** bound on the wait for in-flight calls; the ones still running then are cancelled */
+    drainMs: number;
+  };
   log: { level: string };
 }
 
@@ -197,6 +205,20 @@ export function loadConfig(env: Env = process.env): LedgerConfig {
       retryBackoffMaxMs: integer(env, 'LEDGER_RETRY_BACKOFF_MAX_MS', 2000, 10, 60_000),
       workers: flag(env, 'LEDGER_WORKERS', true),
     },
+    shutdown: shutdown(env),
     log: { level: oneOf(env, 'LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) },
   };
+}
+
+function shutdown(env: Env): LedgerConfig['shutdown'] {
+  const timeoutMs = integer(env, 'LEDGER_SHUTDOWN_TIMEOUT_MS', 25_000, 1000, 600_000);
+  const delayMs = integer(env, 'LEDGER_SHUTDOWN_DELAY_MS', 1000, 0, 60_000);
+  const drainMs = integer(env, 'LEDGER_SHUTDOWN_DRAIN_MS', 10_000, 0, 600_000);
+  if (delayMs + drainMs >= timeoutMs) {
+    throw new ConfigError(
+      'LEDGER_SHUTDOWN_TIMEOUT_MS',
+      `must exceed LEDGER_SHUTDOWN_DELAY_MS + LEDGER_SHUTDOWN_DRAIN_MS (${delayMs} + ${drainMs}), got ${timeoutMs}`,
+    );
+  }
+  return { timeoutMs, delayMs, drainMs };
 }

@@ -15,11 +15,20 @@ function protoRoot(): string {
   return join(repositoryRoot(), 'proto');
 }
 
+/** Where the grpc-js server is kept once Nest made it (the graceful shutdown closes it first, bounded). */
+export interface GrpcServerRef {
+  server: Server | undefined;
+}
+
 /**
  * The gRPC server: ledger.v1.LedgerService, plus grpc.health.v1 and server reflection so that
  * grpcurl and load balancers work without the proto file.
  */
-export function grpcServerOptions(config: LedgerConfig, health: HealthImplementation): GrpcOptions {
+export function grpcServerOptions(
+  config: LedgerConfig,
+  health: HealthImplementation,
+  ref: GrpcServerRef = { server: undefined },
+): GrpcOptions {
   return {
     transport: Transport.GRPC,
     options: {
@@ -40,6 +49,7 @@ export function grpcServerOptions(config: LedgerConfig, health: HealthImplementa
       gracefulShutdown: true,
       onLoadPackageDefinition: (definition: Record<string, unknown>, server: Server) => {
         markMalformedRequests(definition);
+        ref.server = server;
         reflectionFromDescriptorSet(join(repositoryRoot(), 'src/generated/ledger.binpb')).addToServer(server);
         health.addToServer(server);
       },
