@@ -5,7 +5,7 @@ import { HealthImplementation } from 'grpc-health-check';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import type { LedgerConfig } from './config/config';
-import { type GrpcServerRef, grpcServerOptions } from './infrastructure/grpc/grpc-server';
+import { type GrpcServerRef, grpcServerOptions, serverCredentials } from './infrastructure/grpc/grpc-server';
 import type { ObservabilityOptions } from './infrastructure/observability/observability-options';
 
 export interface LedgerApp {
@@ -31,7 +31,8 @@ export async function createLedgerApp(
     { logger: logger ?? undefined, bufferLogs: logger === undefined },
   );
   if (logger === undefined) app.useLogger(app.get(PinoNestLogger));
-  app.connectMicroservice(grpcServerOptions(config, health, grpcServer), { inheritAppConfig: true });
+  const credentials = await serverCredentials(config.grpc.tls);
+  app.connectMicroservice(grpcServerOptions(config, health, grpcServer, credentials), { inheritAppConfig: true });
   app.enableShutdownHooks();
   try {
     // Lifecycle hooks first (command and query handlers registered, Redis connected), then the

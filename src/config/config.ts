@@ -1,3 +1,5 @@
+import { accessSync, constants } from 'node:fs';
+
 /**
  * The service's configuration, read once from environment variables and validated at start.
  * A bad or missing value stops the process with a message naming the variable.
@@ -8,6 +10,13 @@ export interface LedgerConfig {
     address: string;
     /** bound on one request or reply message */
     maxMessageBytes: number;
+    /** TLS from PEM files (re-read every reloadMs); with clientCaFile, mutual TLS: a client certificate signed by it is required */
+    tls: { certFile: string; keyFile: string; clientCaFile: string | undefined; reloadMs: number } | undefined;
+    /** server keepalive pings on idle connections, and how long an unanswered ping may take */
+    keepaliveTimeMs: number;
+    keepaliveTimeoutMs: number;
+    /** connections are closed (gracefully) after this age, so that clients spread over new instances; 0 = never */
+    maxConnectionAgeMs: number;
   };
   http: { host: string; port: number };
   redis: {
@@ -162,6 +171,10 @@ export function loadConfig(env: Env = process.env): LedgerConfig {
     grpc: {
       address: hostPort(env, 'LEDGER_GRPC_ADDRESS', '127.0.0.1:50051'),
       maxMessageBytes: integer(env, 'LEDGER_GRPC_MAX_MESSAGE_BYTES', 1_048_576, 1024, 16_777_216),
+      tls: grpcTls(env),
+      keepaliveTimeMs: integer(env, 'LEDGER_GRPC_KEEPALIVE_TIME_MS', 60_000, 1000, 7_200_000),
+      keepaliveTimeoutMs: integer(env, 'LEDGER_GRPC_KEEPALIVE_TIMEOUT_MS', 20_000, 1000, 600_000),
+      maxConnectionAgeMs: integer(env, 'LEDGER_GRPC_MAX_CONNECTION_AGE_MS', 0, 0, 86_400_000),
     },
     http: {
       host: text(env, 'LEDGER_HTTP_HOST', '127.0.0.1'),
@@ -208,6 +221,39 @@ export function loadConfig(env: Env = process.env): LedgerConfig {
     shutdown: shutdown(env),
     log: { level: oneOf(env, 'LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) },
   };
+}
+
+/** A file the process must be able to read at start (a certificate, a key). */
+function readableFile(env: Env, name: string): string | undefined {
+  const path = text(env, name, '');
+  if (path === '') return undefined;
+  try {
+    accessSync(path, constants.R_OK);
+  } catch {
+    throw new ConfigError(name, `names a file that cannot be read: ${path}`);
+  }
+  return path;
+}
+
+function grpcTls(env: Env): LedgerConfig['grpc']['tls'] {
+  const certFile = readableFile(env, 'LEDGER_GRPC_TLS_CERT_FILE');
+  const keyFile = readableFile(env, 'LEDGER_GRPC_TLS_KEY_FILE');
+  const clientCaFile = readableFile(env, 'LEDGER_GRPC_TLS_CLIENT_CA_FILE');
+  const reloadMs = integer(env, 'LEDGER_GRPC_TLS_RELOAD_MS', 60_000, 100, 86_400_000);
+  if (certFile === undefined && keyFile === undefined) {
+    if (clientCaFile !== undefined) {
+      throw new ConfigError(
+        'LEDGER_GRPC_TLS_CLIENT_CA_FILE',
+        'needs LEDGER_GRPC_TLS_CERT_FILE and _KEY_FILE (mutual TLS is TLS)',
+      );
+    }
+    return undefined;
+  }
+  if (certFile === undefined)
+    throw new ConfigError('LEDGER_GRPC_TLS_CERT_FILE', 'is needed with LEDGER_GRPC_TLS_KEY_FILE');
+  if (keyFile === undefined)
+    throw new ConfigError('LEDGER_GRPC_TLS_KEY_FILE', 'is needed with LEDGER_GRPC_TLS_CERT_FILE');
+  return { certFile, keyFile, clientCaFile, reloadMs };
 }
 
 function shutdown(env: Env): LedgerConfig['shutdown'] {

@@ -1,5 +1,12 @@
 import { join } from 'node:path';
-import { credentials, loadPackageDefinition, Metadata, type ServiceError, status } from '@grpc/grpc-js';
+import {
+  type ChannelCredentials,
+  credentials,
+  loadPackageDefinition,
+  Metadata,
+  type ServiceError,
+  status,
+} from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { ErrorInfo, RetryInfo } from '../../src/generated/google/rpc/error_details';
 import { Status } from '../../src/generated/google/rpc/status';
@@ -30,13 +37,14 @@ export type Reply = Record<string, any>; // eslint-disable-line @typescript-esli
 export class LedgerClient {
   private readonly raw: RawClient;
 
-  constructor(address: string) {
+  /** Plaintext unless `creds` says otherwise (TLS tests pass credentials.createSsl(...)). */
+  constructor(address: string, creds: ChannelCredentials = credentials.createInsecure()) {
     const pkg = loadPackageDefinition(definition) as unknown as {
       ledger: {
-        v1: { LedgerService: new (address: string, creds: ReturnType<typeof credentials.createInsecure>) => RawClient };
+        v1: { LedgerService: new (address: string, creds: ChannelCredentials) => RawClient };
       };
     };
-    this.raw = new pkg.ledger.v1.LedgerService(address, credentials.createInsecure());
+    this.raw = new pkg.ledger.v1.LedgerService(address, creds);
   }
 
   /** Calls one RPC by its proto name (e.g. 'Reserve'); rejects with the ServiceError. */
