@@ -10,6 +10,7 @@ import { GRPC_CODE_OF_REASON } from '../../ledger/grpc/error-status';
 import type { FastCounterChild, FastHistogramChild } from './fast-metrics';
 import type { GrpcType } from './grpc-method-types';
 import type { LedgerMetrics } from './ledger-metrics';
+import { type CallLike, callerGaveUp } from '../grpc/call-deadline';
 import { currentRequestId, requestIdOf, withCallLogContext } from './logging';
 import { isFault, reasonOf } from './timed-steps';
 import { grpcMetadataGetter, recordFailure, type Tracing } from './tracing';
@@ -103,6 +104,7 @@ export class GrpcTelemetryInterceptor implements NestInterceptor {
     if (ctx.getType() !== 'rpc') return next.handle();
     const method = this.methodOf(ctx);
     const metadata = ctx.getArgByIndex<CallMetadata>(1);
+    const call = ctx.getArgByIndex<CallLike | undefined>(2);
     return new Observable((subscriber) => {
       const start = performance.now();
       let span: Span | undefined;
@@ -125,9 +127,11 @@ export class GrpcTelemetryInterceptor implements NestInterceptor {
       }
       let settled = false;
       let reply: unknown;
-      const settle = (error: unknown, failure: CallFailure | undefined, code: GrpcStatus): void => {
+      const settle = (error: unknown, failure: CallFailure | undefined, result: GrpcStatus): void => {
         if (settled) return;
         settled = true;
+        // A caller that went away (deadline, cancel) saw that, not our answer: counted as it saw it.
+        const code = callerGaveUp(call) ?? result;
         const seconds = (performance.now() - start) / 1000;
         if (this.perCall) this.record(method, seconds, code, failure, reply);
         if (span) {
