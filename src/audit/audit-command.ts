@@ -99,7 +99,7 @@ function summaryLines(result: AuditResult): string[] {
   const more = s.differences > result.differences.length ? ` (first ${result.differences.length} shown)` : '';
   lines.push(
     s.differences === 0
-      ? `audit: OK in ${s.seconds.toFixed(1)} s`
+      ? `audit: OK in ${Math.round(s.seconds * 10) / 10} s`
       : `audit: FAILED: ${s.differences} differences in ${s.accountsWithDifferences} accounts${more}`,
   );
   return lines;

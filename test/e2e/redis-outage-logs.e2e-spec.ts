@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildService } from '../observability/support/built-service';
-import { freePort, uid } from '../support/ledger-app';
+import { uid } from '../support/ledger-app';
 import { LedgerClient } from '../support/ledger-client';
 import { PrivateRedis } from '../support/redis-server';
 import { ServiceProcess } from '../support/service-process';
@@ -20,23 +20,16 @@ describe('logs during a Redis outage', () => {
   beforeAll(async () => {
     buildService();
     redis = await PrivateRedis.start();
-    const grpcAddress = `127.0.0.1:${await freePort()}`;
-    const httpPort = await freePort();
-    service = new ServiceProcess(
-      {
-        LEDGER_GRPC_ADDRESS: grpcAddress,
-        LEDGER_HTTP_PORT: String(httpPort),
-        LEDGER_REDIS_URL: redis.url,
-        LEDGER_ACK_MODE: 'fast',
-        LEDGER_WORKERS: 'false',
-        LOG_LEVEL: 'info',
-        OTEL_SDK_DISABLED: 'true',
-      },
-      `http://127.0.0.1:${httpPort}`,
-    );
+    service = await ServiceProcess.onFreePorts({
+      LEDGER_REDIS_URL: redis.url,
+      LEDGER_ACK_MODE: 'fast',
+      LEDGER_WORKERS: 'false',
+      LOG_LEVEL: 'info',
+      OTEL_SDK_DISABLED: 'true',
+    });
     await service.start();
     if (!(await service.ready(30_000))) throw new Error(`not ready: ${service.stderr}`);
-    client = new LedgerClient(grpcAddress);
+    client = new LedgerClient(service.grpcAddress);
   }, 240_000);
 
   afterAll(async () => {

@@ -2,7 +2,6 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildService } from '../observability/support/built-service';
-import { freePort } from '../support/ledger-app';
 import { PrivateRedis } from '../support/redis-server';
 import { ServiceProcess } from '../support/service-process';
 
@@ -27,20 +26,13 @@ describe('secrets are never logged', () => {
   });
 
   async function run(env: Record<string, string>, work: (service: ServiceProcess) => Promise<void>): Promise<string> {
-    const grpcAddress = `127.0.0.1:${await freePort()}`;
-    const httpPort = await freePort();
-    const service = new ServiceProcess(
-      {
-        LEDGER_GRPC_ADDRESS: grpcAddress,
-        LEDGER_HTTP_PORT: String(httpPort),
-        LEDGER_ACK_MODE: 'fast',
-        LEDGER_WORKERS: 'false',
-        LOG_LEVEL: 'debug',
-        OTEL_SDK_DISABLED: 'true',
-        ...env,
-      },
-      `http://127.0.0.1:${httpPort}`,
-    );
+    const service = await ServiceProcess.onFreePorts({
+      LEDGER_ACK_MODE: 'fast',
+      LEDGER_WORKERS: 'false',
+      LOG_LEVEL: 'debug',
+      OTEL_SDK_DISABLED: 'true',
+      ...env,
+    });
     await service.start();
     try {
       await work(service);

@@ -5,7 +5,7 @@ import { buildService } from '../observability/support/built-service';
 import { mapLimit } from '../support/event-store-checks';
 import { HealthClient, readiness } from '../support/health-client';
 import { deleteTopic } from '../support/kafka-reader';
-import { freePort, uid } from '../support/ledger-app';
+import { uid } from '../support/ledger-app';
 import { LedgerClient } from '../support/ledger-client';
 import { money } from '../support/ledger-expect';
 import { TestDatabase } from '../support/pg';
@@ -38,27 +38,20 @@ describe('graceful shutdown under load', () => {
     direct = new Redis(redis.port, '127.0.0.1', { maxRetriesPerRequest: 1 });
     db = await TestDatabase.create();
     topic = `ledger.test.${uid('t')}`;
-    const grpcAddress = `127.0.0.1:${await freePort()}`;
-    const httpPort = await freePort();
-    service = new ServiceProcess(
-      {
-        LEDGER_GRPC_ADDRESS: grpcAddress,
-        LEDGER_HTTP_PORT: String(httpPort),
-        LEDGER_REDIS_URL: redis.url,
-        LEDGER_DATABASE_URL: db.url,
-        LEDGER_KAFKA_TOPIC: topic,
-        LEDGER_SHUTDOWN_DELAY_MS: String(DELAY_MS),
-        LEDGER_SHUTDOWN_DRAIN_MS: String(DRAIN_MS),
-        LEDGER_SHUTDOWN_TIMEOUT_MS: String(TIMEOUT_MS),
-        LOG_LEVEL: 'info',
-        OTEL_SDK_DISABLED: 'true',
-      },
-      `http://127.0.0.1:${httpPort}`,
-    );
+    service = await ServiceProcess.onFreePorts({
+      LEDGER_REDIS_URL: redis.url,
+      LEDGER_DATABASE_URL: db.url,
+      LEDGER_KAFKA_TOPIC: topic,
+      LEDGER_SHUTDOWN_DELAY_MS: String(DELAY_MS),
+      LEDGER_SHUTDOWN_DRAIN_MS: String(DRAIN_MS),
+      LEDGER_SHUTDOWN_TIMEOUT_MS: String(TIMEOUT_MS),
+      LOG_LEVEL: 'info',
+      OTEL_SDK_DISABLED: 'true',
+    });
     await service.start();
     if (!(await service.ready(30_000))) throw new Error(`not ready: ${service.stderr}`);
-    client = new LedgerClient(grpcAddress);
-    health = new HealthClient(grpcAddress);
+    client = new LedgerClient(service.grpcAddress);
+    health = new HealthClient(service.grpcAddress);
   }, 240_000);
 
   afterAll(async () => {

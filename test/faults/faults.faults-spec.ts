@@ -9,7 +9,7 @@ import { loadConfig } from '../../src/config/config';
 import { buildService } from '../observability/support/built-service';
 import { mapLimit } from '../support/event-store-checks';
 import { deleteTopic } from '../support/kafka-reader';
-import { freePort, uid } from '../support/ledger-app';
+import { uid } from '../support/ledger-app';
 import { LedgerClient } from '../support/ledger-client';
 import { money } from '../support/ledger-expect';
 import { TestDatabase } from '../support/pg';
@@ -88,11 +88,7 @@ describe('fault suite: SIGKILL of Redis, Postgres, Kafka and the service, and a 
     direct.on('error', () => undefined); // Redis is killed on purpose
     await direct.flushdb();
     topic = `ledger.faults.${uid('t')}`;
-    grpcAddress = `127.0.0.1:${await freePort()}`;
-    const httpPort = await freePort();
     env = {
-      LEDGER_GRPC_ADDRESS: grpcAddress,
-      LEDGER_HTTP_PORT: String(httpPort),
       LEDGER_REDIS_URL: `redis://127.0.0.1:${REDIS_PORT}/${REDIS_DB}`,
       LEDGER_DATABASE_URL: db.url,
       LEDGER_KAFKA_TOPIC: topic,
@@ -105,7 +101,8 @@ describe('fault suite: SIGKILL of Redis, Postgres, Kafka and the service, and a 
       LOG_LEVEL: 'info',
       OTEL_SDK_DISABLED: 'true',
     };
-    service = new ServiceProcess(env, `http://127.0.0.1:${httpPort}`);
+    service = await ServiceProcess.onFreePorts(env);
+    grpcAddress = service.grpcAddress;
     await service.start();
     if (!(await service.ready(30_000))) throw new Error('the service did not become ready');
     client = new LedgerClient(grpcAddress);

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from './ledger-app';
 
 const REPO = join(__dirname, '../..');
 
@@ -21,10 +22,22 @@ export class ServiceProcess {
   private child: ChildProcess | undefined;
   private stderrTail = '';
 
-  constructor(
+  private constructor(
     private readonly env: Record<string, string>,
+    readonly grpcAddress: string,
     readonly httpUrl: string,
   ) {}
+
+  /** A service on two free loopback ports (kept across restarts), with `env` on top of this process's. */
+  static async onFreePorts(env: Record<string, string>): Promise<ServiceProcess> {
+    const grpcAddress = `127.0.0.1:${await freePort()}`;
+    const httpPort = await freePort();
+    return new ServiceProcess(
+      { ...env, LEDGER_GRPC_ADDRESS: grpcAddress, LEDGER_HTTP_PORT: String(httpPort) },
+      grpcAddress,
+      `http://127.0.0.1:${httpPort}`,
+    );
+  }
 
   get running(): boolean {
     return this.child !== undefined;
