@@ -5,6 +5,7 @@
 #   scripts/stack.sh down   [service...]   stop what this script started
 #   scripts/stack.sh status [service...]   one line per service; exit 1 if any requested one is down
 #   scripts/stack.sh reset  [service...]   wipe data (restarting services that were running)
+#   scripts/stack.sh kill   [service...]   SIGKILL what this script started, like a crash (`up` restarts it)
 #   scripts/stack.sh env                   print export lines (LEDGER_REDIS_URL, ...)
 #
 # Services: redis postgres kafka (default: all three). Everything binds to 127.0.0.1.
@@ -79,6 +80,29 @@ stop_pid() {
   rm -f "$pidfile"
 }
 
+# kill_pid <what> <pidfile> <pattern>: SIGKILL (a crash: nothing flushed), wait (bounded) until it
+# is gone or a zombie, drop the stale pid file.
+kill_pid() {
+  local pidfile=$2 pattern=$3
+  pid_alive "$pidfile" "$pattern" || return 0
+  kill_wait "$1" "$(head -n1 "$pidfile")"
+  rm -f "$pidfile"
+}
+
+# kill_wait <what> <pid...>: SIGKILL and wait up to 10 s until every one is dead.
+kill_wait() {
+  local what=$1 pid i
+  shift
+  kill -KILL "$@" 2>/dev/null || true
+  for pid in "$@"; do
+    for ((i = 0; i < 50; i++)); do
+      proc_dead "$pid" && break
+      sleep 0.2
+    done
+    proc_dead "$pid" || die "$what: pid $pid still alive 10 s after SIGKILL"
+  done
+}
+
 # apt_install <pkg...>: install the missing Debian packages in one apt-get call. `apt-get update`
 # runs only when the package lists are absent or an install fails on stale lists.
 apt_install() {
@@ -134,6 +158,7 @@ redis_start() {
 
 redis_wait() { wait_until redis "$REDIS_LOG" redis_ping; }
 redis_stop() { stop_pid redis "$REDIS_PID" redis-server; }
+redis_kill() { kill_pid redis "$REDIS_PID" redis-server; }
 redis_status() { redis_ping; }
 
 # Redis keeps nothing on disk, so wiping means flushing the running server.
@@ -280,6 +305,15 @@ pg_stop() {
   pg_paths
   pg_ours || return 0
   as_pg "$(pg_bin)/pg_ctl" -D "$PG_DATA" -m fast -w -t 30 -s stop
+}
+
+# Every process of the cluster at once (postmaster and backends), as a machine crash would; the
+# next start runs crash recovery.
+pg_kill() {
+  local pids
+  pg_paths
+  mapfile -t pids < <(pg_procs)
+  [ ${#pids[@]} -eq 0 ] || kill_wait postgres "${pids[@]}"
 }
 
 pg_status() { pg_isready_tcp && pg_ledger_ok; }
@@ -477,6 +511,7 @@ kafka_wait() {
 }
 
 kafka_stop() { stop_pid kafka "$KAFKA_PID" kafka.Kafka; }
+kafka_kill() { kill_pid kafka "$KAFKA_PID" kafka.Kafka; }
 kafka_status() { kafka_ready; }
 kafka_reset() { kafka_stop; rm -rf "$KAFKA_DIR"; }
 
@@ -539,6 +574,19 @@ cmd_down() {
   done
 }
 
+# For fault tests: only what this script started (a reused external server is left alone).
+cmd_kill() {
+  local s
+  for s in "$@"; do
+    if ! "$(svc_fn "$s" ours)"; then
+      log "$(printf '%-8s not started by stack.sh: not killed' "$s")"
+      continue
+    fi
+    "$(svc_fn "$s" kill)"
+    log "$(printf '%-8s killed (SIGKILL)' "$s")"
+  done
+}
+
 service_line() {
   local s=$1 state=down who=""
   if "$(svc_fn "$s" status)" 2>/dev/null; then
@@ -593,7 +641,7 @@ main() {
     case "$s" in redis | postgres | kafka) ;; *) die "unknown service '$s' (redis postgres kafka)" ;; esac
   done
   case "$cmd" in
-    up | down | reset)
+    up | down | reset | kill)
       # One stack.sh at a time per state dir (parallel test jobs calling `up` must not race).
       # fd 9 holds the lock: every daemon we launch gets `9>&-` so it does not keep the lock.
       mkdir -p "$STATE"

@@ -41,3 +41,5 @@ echo "== tests"
 export NODE_OPTIONS="--experimental-vm-modules --disable-warning=ExperimentalWarning ${NODE_OPTIONS:-}"
 jest --selectProjects unit "$@"
 jest --selectProjects e2e --runInBand "$@"
+# Last and alone: the fault suite SIGKILLs the stack's services and the service under load (seed printed).
+jest --selectProjects faults --runInBand "$@"

@@ -3,8 +3,11 @@ import { APP_FILTER } from '@nestjs/core';
 import type { HealthImplementation } from 'grpc-health-check';
 import type { LedgerConfig } from './config/config';
 import { ConfigModule, LEDGER_CONFIG } from './config/config.module';
-import { GrpcHealthReporter, GRPC_HEALTH } from './health/grpc-health-reporter';
+import { GRPC_SERVER_REF, GracefulShutdown } from './health/graceful-shutdown';
+import { GRPC_HEALTH } from './health/grpc-health';
 import { HealthController } from './health/health.controller';
+import { Readiness } from './health/readiness';
+import type { GrpcServerRef } from './infrastructure/grpc/grpc-server';
 import { ObservabilityModule } from './infrastructure/observability/observability.module';
 import type { ObservabilityOptions } from './infrastructure/observability/observability-options';
 import { OutboxModule } from './infrastructure/outbox/outbox.module';
@@ -35,6 +38,7 @@ export class AppModule {
   static forRoot(
     config: LedgerConfig,
     health: HealthImplementation,
+    grpcServer: GrpcServerRef,
     observability: ObservabilityOptions = {},
   ): DynamicModule {
     return {
@@ -53,7 +57,9 @@ export class AppModule {
       providers: [
         { provide: APP_FILTER, useClass: GrpcExceptionFilter },
         { provide: GRPC_HEALTH, useValue: health },
-        GrpcHealthReporter,
+        { provide: GRPC_SERVER_REF, useValue: grpcServer },
+        Readiness,
+        GracefulShutdown,
       ],
     };
   }

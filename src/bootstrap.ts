@@ -5,7 +5,7 @@ import { HealthImplementation } from 'grpc-health-check';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import type { LedgerConfig } from './config/config';
-import { grpcServerOptions } from './infrastructure/grpc/grpc-server';
+import { type GrpcServerRef, grpcServerOptions, serverCredentials } from './infrastructure/grpc/grpc-server';
 import type { ObservabilityOptions } from './infrastructure/observability/observability-options';
 
 export interface LedgerApp {
@@ -25,14 +25,20 @@ export async function createLedgerApp(
   observability: ObservabilityOptions = {},
 ): Promise<LedgerApp> {
   const health = new HealthImplementation({ '': 'NOT_SERVING', 'ledger.v1.LedgerService': 'NOT_SERVING' });
+  const grpcServer: GrpcServerRef = { server: undefined };
   const app = await NestFactory.create(
-    AppModule.forRoot(config, health, { quiet: logger === false, ...observability }),
+    AppModule.forRoot(config, health, grpcServer, { quiet: logger === false, ...observability }),
     { logger: logger ?? undefined, bufferLogs: logger === undefined },
   );
   if (logger === undefined) app.useLogger(app.get(PinoNestLogger));
-  app.connectMicroservice(grpcServerOptions(config, health), { inheritAppConfig: true });
+  const credentials = await serverCredentials(config.grpc.tls);
+  app.connectMicroservice(grpcServerOptions(config, health, grpcServer, credentials), { inheritAppConfig: true });
   app.enableShutdownHooks();
   try {
+    // Lifecycle hooks first (command and query handlers registered, Redis connected), then the
+    // ports: a restarted service under load otherwise accepted calls that found no handler yet
+    // (INTERNAL "No handler found for the command", seen by the fault suite).
+    await app.init();
     await app.startAllMicroservices();
     await app.listen(config.http.port, config.http.host);
   } catch (error) {

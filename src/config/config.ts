@@ -1,3 +1,5 @@
+import { accessSync, constants } from 'node:fs';
+
 /**
  * The service's configuration, read once from environment variables and validated at start.
  * A bad or missing value stops the process with a message naming the variable.
@@ -8,6 +10,13 @@ export interface LedgerConfig {
     address: string;
     /** bound on one request or reply message */
     maxMessageBytes: number;
+    /** TLS from PEM files (re-read every reloadMs); with clientCaFile, mutual TLS: a client certificate signed by it is required */
+    tls: { certFile: string; keyFile: string; clientCaFile: string | undefined; reloadMs: number } | undefined;
+    /** server keepalive pings on idle connections, and how long an unanswered ping may take */
+    keepaliveTimeMs: number;
+    keepaliveTimeoutMs: number;
+    /** connections are closed (gracefully) after this age, so that clients spread over new instances; 0 = never */
+    maxConnectionAgeMs: number;
   };
   http: { host: string; port: number };
   redis: {
@@ -66,6 +75,14 @@ export interface LedgerConfig {
     retryBackoffMaxMs: number;
     /** run the relay and publisher in this process (off for tools that only read) */
     workers: boolean;
+  };
+  shutdown: {
+    /** bound on the whole shutdown after SIGTERM (below Kubernetes' 30 s grace); past it the process exits */
+    timeoutMs: number;
+    /** after SIGTERM, health says NOT_SERVING this long before new calls are refused (load balancers notice) */
+    delayMs: number;
+    /** bound on the wait for in-flight calls; the ones still running then are cancelled */
+    drainMs: number;
   };
   log: { level: string };
 }
@@ -157,6 +174,10 @@ export function loadConfig(env: Env = process.env): LedgerConfig {
     grpc: {
       address: hostPort(env, 'LEDGER_GRPC_ADDRESS', '127.0.0.1:50051'),
       maxMessageBytes: integer(env, 'LEDGER_GRPC_MAX_MESSAGE_BYTES', 1_048_576, 1024, 16_777_216),
+      tls: grpcTls(env),
+      keepaliveTimeMs: integer(env, 'LEDGER_GRPC_KEEPALIVE_TIME_MS', 60_000, 1000, 7_200_000),
+      keepaliveTimeoutMs: integer(env, 'LEDGER_GRPC_KEEPALIVE_TIMEOUT_MS', 20_000, 1000, 600_000),
+      maxConnectionAgeMs: integer(env, 'LEDGER_GRPC_MAX_CONNECTION_AGE_MS', 0, 0, 86_400_000),
     },
     http: {
       host: text(env, 'LEDGER_HTTP_HOST', '127.0.0.1'),
@@ -204,6 +225,53 @@ export function loadConfig(env: Env = process.env): LedgerConfig {
       retryBackoffMaxMs: integer(env, 'LEDGER_RETRY_BACKOFF_MAX_MS', 2000, 10, 60_000),
       workers: flag(env, 'LEDGER_WORKERS', true),
     },
+    shutdown: shutdown(env),
     log: { level: oneOf(env, 'LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) },
   };
+}
+
+/** A file the process must be able to read at start (a certificate, a key). */
+function readableFile(env: Env, name: string): string | undefined {
+  const path = text(env, name, '');
+  if (path === '') return undefined;
+  try {
+    accessSync(path, constants.R_OK);
+  } catch {
+    throw new ConfigError(name, `names a file that cannot be read: ${path}`);
+  }
+  return path;
+}
+
+function grpcTls(env: Env): LedgerConfig['grpc']['tls'] {
+  const certFile = readableFile(env, 'LEDGER_GRPC_TLS_CERT_FILE');
+  const keyFile = readableFile(env, 'LEDGER_GRPC_TLS_KEY_FILE');
+  const clientCaFile = readableFile(env, 'LEDGER_GRPC_TLS_CLIENT_CA_FILE');
+  const reloadMs = integer(env, 'LEDGER_GRPC_TLS_RELOAD_MS', 60_000, 100, 86_400_000);
+  if (certFile === undefined && keyFile === undefined) {
+    if (clientCaFile !== undefined) {
+      throw new ConfigError(
+        'LEDGER_GRPC_TLS_CLIENT_CA_FILE',
+        'needs LEDGER_GRPC_TLS_CERT_FILE and _KEY_FILE (mutual TLS is TLS)',
+      );
+    }
+    return undefined;
+  }
+  if (certFile === undefined)
+    throw new ConfigError('LEDGER_GRPC_TLS_CERT_FILE', 'is needed with LEDGER_GRPC_TLS_KEY_FILE');
+  if (keyFile === undefined)
+    throw new ConfigError('LEDGER_GRPC_TLS_KEY_FILE', 'is needed with LEDGER_GRPC_TLS_CERT_FILE');
+  return { certFile, keyFile, clientCaFile, reloadMs };
+}
+
+function shutdown(env: Env): LedgerConfig['shutdown'] {
+  const timeoutMs = integer(env, 'LEDGER_SHUTDOWN_TIMEOUT_MS', 25_000, 1000, 600_000);
+  const delayMs = integer(env, 'LEDGER_SHUTDOWN_DELAY_MS', 1000, 0, 60_000);
+  const drainMs = integer(env, 'LEDGER_SHUTDOWN_DRAIN_MS', 10_000, 0, 600_000);
+  if (delayMs + drainMs >= timeoutMs) {
+    throw new ConfigError(
+      'LEDGER_SHUTDOWN_TIMEOUT_MS',
+      `must exceed LEDGER_SHUTDOWN_DELAY_MS + LEDGER_SHUTDOWN_DRAIN_MS (${delayMs} + ${drainMs}), got ${timeoutMs}`,
+    );
+  }
+  return { timeoutMs, delayMs, drainMs };
 }

@@ -1,11 +1,13 @@
-import { Controller, Get, HttpCode, HttpException, HttpStatus, Inject } from '@nestjs/common';
-import type Redis from 'ioredis';
-import { REDIS_CLIENT } from '../infrastructure/redis/redis.module';
+import { Controller, Get, HttpCode, HttpException, HttpStatus } from '@nestjs/common';
+import { Readiness, type ReadinessStatus } from './readiness';
 
-/** Liveness: the process answers. Readiness: its hot-path dependency (Redis) is connected. */
+/**
+ * Liveness: the process answers. Readiness: Redis connected, Postgres answering in durable mode,
+ * not shutting down (see Readiness; grpc.health.v1 says the same).
+ */
 @Controller('health')
 export class HealthController {
-  constructor(@Inject(REDIS_CLIENT) private readonly redis: Redis) {}
+  constructor(private readonly readiness: Readiness) {}
 
   @Get('live')
   @HttpCode(200)
@@ -14,10 +16,9 @@ export class HealthController {
   }
 
   @Get('ready')
-  ready(): { status: string; redis: string } {
-    if (this.redis.status !== 'ready') {
-      throw new HttpException({ status: 'not ready', redis: this.redis.status }, HttpStatus.SERVICE_UNAVAILABLE);
-    }
-    return { status: 'ready', redis: this.redis.status };
+  ready(): { status: string } & Omit<ReadinessStatus, 'ready'> {
+    const { ready, ...detail } = this.readiness.status();
+    if (!ready) throw new HttpException({ status: 'not ready', ...detail }, HttpStatus.SERVICE_UNAVAILABLE);
+    return { status: 'ready', ...detail };
   }
 }

@@ -13,8 +13,8 @@ import { stack, stackMust } from '../support/stack';
 import {
   acknowledged,
   BUSINESS_REJECTS,
-  type Op,
   type Outcome,
+  ownEvent,
   replayProblems,
   unexpectedFailures,
   Workload,
@@ -37,20 +37,6 @@ const SEED = Number(process.env['LEDGER_TEST_SEED'] ?? Date.now() % 2 ** 31);
 const ACK_TIMEOUT_MS = 5000;
 const MARGIN_MS = 2500;
 const OUTAGE_MS = 10_000;
-
-/** The event a call writes on its (first) account, to tell whether a failed call took effect. */
-function ownEvent(op: Op): { accountId: string; type: string; ref: string } {
-  const types: Record<Op['kind'], string> = {
-    deposit: 'FUNDS_DEPOSITED',
-    withdraw: 'FUNDS_WITHDRAWN',
-    transfer: 'TRANSFER_DEBITED',
-    reserve: 'FUNDS_RESERVED',
-    amend: 'RESERVATION_AMENDED',
-    commit: 'RESERVATION_COMMITTED',
-    release: 'RESERVATION_RELEASED',
-  };
-  return { accountId: op.accounts[0] as string, type: types[op.kind], ref: op.ref };
-}
 
 describe('event store: Postgres and Kafka outages under load', () => {
   let iso: IsolatedLedger;

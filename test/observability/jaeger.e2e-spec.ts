@@ -197,7 +197,7 @@ describe('observability: traces in a real Jaeger', () => {
     const forCall = lines.filter((l) => l['trace_id'] === rejectTrace);
     expect(forCall).toHaveLength(1);
     expect(forCall[0]).toMatchObject({
-      level: 'warn',
+      level: 'info',
       rpc_method: 'Reserve',
       reason: 'INSUFFICIENT_FUNDS',
       grpc_code: 'FailedPrecondition',

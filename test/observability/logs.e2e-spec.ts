@@ -22,7 +22,7 @@ class CapturedLines extends Writable {
 
 /**
  * Logs: JSON lines with level, time, msg, trace_id, span_id, rpc method and reason; one line
- * per failed call (warn for a business reject, error for a fault), none for a successful call
+ * per failed call (info for a business reject, error for a fault), none for a successful call
  * at info. Its private Redis lets the test take it away for the fault.
  */
 describe('observability: logs (pino JSON, one line per failed call)', () => {
@@ -87,7 +87,7 @@ describe('observability: logs (pino JSON, one line per failed call)', () => {
     expect(fromCall).toEqual([]);
   });
 
-  it('a rejected Reserve writes one warn line with the reason and the trace id of its span', async () => {
+  it('a rejected Reserve writes one info line (not warn: rejects are expected) with the reason and the trace id of its span', async () => {
     const before = captured.raw.length;
     const metadata = new Metadata();
     metadata.set('x-request-id', 'req-log-42');
@@ -113,7 +113,7 @@ describe('observability: logs (pino JSON, one line per failed call)', () => {
       .pop();
     expect(server).toBeDefined();
     expect(line).toMatchObject({
-      level: 'warn',
+      level: 'info',
       msg: 'Reserve rejected: INSUFFICIENT_FUNDS: available 99.00 USD < 5000.00 USD',
       rpc_service: 'ledger.v1.LedgerService',
       rpc_method: 'Reserve',

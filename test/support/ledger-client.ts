@@ -1,7 +1,14 @@
 import { join } from 'node:path';
-import { credentials, loadPackageDefinition, Metadata, type ServiceError, status } from '@grpc/grpc-js';
+import {
+  type ChannelCredentials,
+  credentials,
+  loadPackageDefinition,
+  Metadata,
+  type ServiceError,
+  status,
+} from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
-import { ErrorInfo } from '../../src/generated/google/rpc/error_details';
+import { ErrorInfo, RetryInfo } from '../../src/generated/google/rpc/error_details';
 import { Status } from '../../src/generated/google/rpc/status';
 
 /**
@@ -30,13 +37,14 @@ export type Reply = Record<string, any>; // eslint-disable-line @typescript-esli
 export class LedgerClient {
   private readonly raw: RawClient;
 
-  constructor(address: string) {
+  /** Plaintext unless `creds` says otherwise (TLS tests pass credentials.createSsl(...)). */
+  constructor(address: string, creds: ChannelCredentials = credentials.createInsecure()) {
     const pkg = loadPackageDefinition(definition) as unknown as {
       ledger: {
-        v1: { LedgerService: new (address: string, creds: ReturnType<typeof credentials.createInsecure>) => RawClient };
+        v1: { LedgerService: new (address: string, creds: ChannelCredentials) => RawClient };
       };
     };
-    this.raw = new pkg.ledger.v1.LedgerService(address, credentials.createInsecure());
+    this.raw = new pkg.ledger.v1.LedgerService(address, creds);
   }
 
   /** Calls one RPC by its proto name (e.g. 'Reserve'); rejects with the ServiceError. */
@@ -62,6 +70,10 @@ export interface DecodedError {
   /** ErrorInfo.reason from grpc-status-details-bin, or undefined if absent */
   reason: string | undefined;
   domain: string | undefined;
+  /** ErrorInfo.metadata (the facts of the reject) */
+  metadata: Record<string, string>;
+  /** google.rpc.RetryInfo's retry_delay in ms, or undefined if absent */
+  retryDelayMs: number | undefined;
 }
 
 /** Reads the status, message and google.rpc.ErrorInfo of a failed call. */
@@ -71,6 +83,8 @@ export function decodeError(error: unknown): DecodedError {
   const raw = e.metadata?.get('grpc-status-details-bin')[0];
   let reason: string | undefined;
   let domain: string | undefined;
+  let metadata: Record<string, string> = {};
+  let retryDelayMs: number | undefined;
   if (raw instanceof Buffer) {
     const decoded = Status.decode(raw);
     for (const detail of decoded.details) {
@@ -78,10 +92,15 @@ export function decodeError(error: unknown): DecodedError {
         const info = ErrorInfo.decode(detail.value);
         reason = info.reason;
         domain = info.domain;
+        metadata = info.metadata;
+      }
+      if (detail.typeUrl === 'type.googleapis.com/google.rpc.RetryInfo') {
+        const delay = RetryInfo.decode(detail.value).retryDelay;
+        retryDelayMs = delay ? Number(delay.seconds) * 1000 + Math.round(delay.nanos / 1e6) : 0;
       }
     }
   }
-  return { code: e.code, message: e.details, reason, domain };
+  return { code: e.code, message: e.details, reason, domain, metadata, retryDelayMs };
 }
 
 /** Awaits a call that must fail and returns its decoded error. */

@@ -14,10 +14,15 @@ export class PrivateRedis {
   private process: ChildProcess | undefined;
   private readonly dir = mkdtempSync(join(tmpdir(), 'ledger-redis-'));
 
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    private readonly extraArgs: readonly string[],
+    private readonly password: string | undefined,
+  ) {}
 
-  static async start(): Promise<PrivateRedis> {
-    const redis = new PrivateRedis(await freePort());
+  /** `extraArgs` go to redis-server (e.g. ['--requirepass', p]); pass `password` too so the readiness probe can AUTH. */
+  static async start(extraArgs: readonly string[] = [], password?: string): Promise<PrivateRedis> {
+    const redis = new PrivateRedis(await freePort(), extraArgs, password);
     await redis.resume();
     return redis;
   }
@@ -30,10 +35,23 @@ export class PrivateRedis {
   async resume(): Promise<void> {
     this.process = spawn(
       'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir],
+      [
+        '--port',
+        String(this.port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        this.dir,
+        ...this.extraArgs,
+      ],
       { stdio: 'ignore' },
     );
     const probe = new Redis(this.port, '127.0.0.1', {
+      password: this.password,
       lazyConnect: true,
       maxRetriesPerRequest: 0,
       retryStrategy: () => null,

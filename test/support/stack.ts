@@ -8,10 +8,11 @@ const SCRIPT = join(__dirname, '../../scripts/stack.sh');
 /**
  * Runs `scripts/stack.sh <command> <services...>` (bounded: killed after `timeoutMs`); resolves
  * with its exit code and output. `up` waits for real readiness; `down` stops what the script
- * started. Only the outage suite stops services: they are shared by everyone's tests.
+ * started; `kill` SIGKILLs it (a crash). Only the outage and fault suites stop services: they are
+ * shared by everyone's tests.
  */
 export function stack(
-  command: 'up' | 'down' | 'status',
+  command: 'up' | 'down' | 'status' | 'kill',
   services: StackService[],
   timeoutMs = 120_000,
 ): Promise<{ code: number; output: string }> {
@@ -32,8 +33,8 @@ export function stack(
   });
 }
 
-/** `stack.sh up/down`, failing loudly with the script's output if it does not succeed. */
-export async function stackMust(command: 'up' | 'down', services: StackService[]): Promise<void> {
+/** `stack.sh up/down/kill`, failing loudly with the script's output if it does not succeed. */
+export async function stackMust(command: 'up' | 'down' | 'kill', services: StackService[]): Promise<void> {
   const { code, output } = await stack(command, services);
   if (code !== 0) throw new Error(`stack.sh ${command} ${services.join(' ')} exited ${code}: ${output.slice(-2000)}`);
 }

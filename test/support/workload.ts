@@ -349,6 +349,20 @@ export function expectedTotals(outcomes: readonly Outcome[]): Map<string, bigint
   return totals;
 }
 
+/** The event a call writes on its (first) account, to tell whether a failed call took effect. */
+export function ownEvent(op: Op): { accountId: string; type: string; ref: string } {
+  const types: Record<Op['kind'], string> = {
+    deposit: 'FUNDS_DEPOSITED',
+    withdraw: 'FUNDS_WITHDRAWN',
+    transfer: 'TRANSFER_DEBITED',
+    reserve: 'FUNDS_RESERVED',
+    amend: 'RESERVATION_AMENDED',
+    commit: 'RESERVATION_COMMITTED',
+    release: 'RESERVATION_RELEASED',
+  };
+  return { accountId: op.accounts[0] as string, type: types[op.kind], ref: op.ref };
+}
+
 /**
  * The account versions a successful (first-time) reply names, with the reference id the event at
  * that version must carry: [accountId, version, referenceId].

@@ -11,6 +11,7 @@ import type { FastCounterChild, FastHistogramChild } from './fast-metrics';
 import { grpcCodeLabel } from './grpc-code-label';
 import type { GrpcType } from './grpc-method-types';
 import type { LedgerMetrics } from './ledger-metrics';
+import { type CallLike, callerGaveUp } from '../grpc/call-deadline';
 import { currentRequestId, requestIdOf, withCallLogContext } from './logging';
 import { isFault, reasonOf } from './timed-steps';
 import { grpcMetadataGetter, recordFailure, type Tracing } from './tracing';
@@ -76,7 +77,7 @@ interface MethodTelemetry {
  *   SERVER span named `ledger.v1.LedgerService/<Method>`, with rpc.* attributes, the gRPC status
  *   code, and on failure status ERROR with the reason code;
  * - runs the call in a log context, so that any line written during it carries its req_id;
- * - writes one log line when the call fails: warn for a business reject, error for a fault
+ * - writes one log line when the call fails: info for a business reject, error for a fault
  *   (with the stack), carrying reason, gRPC code (`grpc_code`, Go's spelling like the metric
  *   label), method, trace_id, span_id and req_id. Nothing
  *   is logged for a successful call.
@@ -106,6 +107,7 @@ export class GrpcTelemetryInterceptor implements NestInterceptor {
     if (ctx.getType() !== 'rpc') return next.handle();
     const method = this.methodOf(ctx);
     const metadata = ctx.getArgByIndex<CallMetadata>(1);
+    const call = ctx.getArgByIndex<CallLike | undefined>(2);
     return new Observable((subscriber) => {
       const start = performance.now();
       let span: Span | undefined;
@@ -128,9 +130,11 @@ export class GrpcTelemetryInterceptor implements NestInterceptor {
       }
       let settled = false;
       let reply: unknown;
-      const settle = (error: unknown, failure: CallFailure | undefined, code: GrpcStatus): void => {
+      const settle = (error: unknown, failure: CallFailure | undefined, result: GrpcStatus): void => {
         if (settled) return;
         settled = true;
+        // A caller that went away (deadline, cancel) saw that, not our answer: counted as it saw it.
+        const code = callerGaveUp(call) ?? result;
         const seconds = (performance.now() - start) / 1000;
         if (this.perCall) this.record(method, seconds, code, failure, reply);
         if (span) {
@@ -225,8 +229,10 @@ export class GrpcTelemetryInterceptor implements NestInterceptor {
     }
     fields['req_id'] = currentRequestId() ?? requestIdOf(metadata);
     if (!failure.fault) {
+      // Rejects are expected traffic (an order larger than the cash, a retried id): info, so that
+      // warn and error stay for faults someone has to look at.
       const message = error instanceof Error ? error.message : String(error);
-      this.logger.warn(fields, `${method.method} rejected: ${message}`);
+      this.logger.info(fields, `${method.method} rejected: ${message}`);
     } else {
       // The cause stays in our logs (the caller gets INTERNAL without it), but only its name,
       // message, code and stack: driver errors carry query parameters and connection details.

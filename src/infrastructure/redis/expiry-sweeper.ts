@@ -24,13 +24,18 @@ export class ExpirySweeper {
   private readonly keys: RedisKeys;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
+  /** sweeps failed in a row: an outage is reported when it begins and when it ends, not every tick */
+  private failures = 0;
 
   constructor(
     private readonly redis: Redis,
     private readonly scripts: LuaScripts,
     private readonly options: ExpirySweeperOptions,
     private readonly onExpired: (count: number) => void = () => undefined,
-    private readonly onError: (error: unknown) => void = () => undefined,
+    /** every failed sweep, with how many in a row have failed (1 = the first of an outage) */
+    private readonly onError: (error: unknown, consecutive: number) => void = () => undefined,
+    /** the first sweep that works after `failed` failed ones */
+    private readonly onRecovered: (failed: number) => void = () => undefined,
   ) {
     this.keys = new RedisKeys(options.buckets);
   }
@@ -41,8 +46,12 @@ export class ExpirySweeper {
       // Single flight: a slow sweep is never overlapped by the next one.
       if (this.running) return;
       this.running = this.sweepOnce()
-        .then((result) => this.onExpired(result.expired))
-        .catch(this.onError)
+        .then((result) => {
+          if (this.failures > 0) this.onRecovered(this.failures);
+          this.failures = 0;
+          this.onExpired(result.expired);
+        })
+        .catch((error: unknown) => this.onError(error, ++this.failures))
         .finally(() => {
           this.running = undefined;
         });

@@ -27,7 +27,12 @@ const TELEMETRY = { token: RedisTelemetry, optional: true };
       provide: REDIS_CLIENT,
       inject: [LEDGER_CONFIG, TELEMETRY],
       useFactory: (config: LedgerConfig, telemetry?: RedisTelemetry): Redis => {
-        const redis = createRedisClient(config.redis, 'ledger');
+        const logger = new Logger('Redis');
+        const redis = createRedisClient(config.redis, 'ledger', {
+          lost: (message) =>
+            logger.warn(`redis connection lost: ${message}; calls fail with UNAVAILABLE until it is back`),
+          back: (downMs) => logger.log(`redis connection back after ${downMs} ms`),
+        });
         telemetry?.observeClient(redis, config.ledger.buckets);
         return redis;
       },
@@ -51,10 +56,12 @@ const TELEMETRY = { token: RedisTelemetry, optional: true };
             batchMax: config.ledger.expiryBatchMax,
           },
           (count) => telemetry?.expired(count),
-          (error) => {
+          (error, consecutive) => {
             telemetry?.sweepFailed();
-            logger.warn(`expiry sweep failed: ${error instanceof Error ? error.message : String(error)}`);
+            if (consecutive > 1) return; // every failed sweep is counted; the log says when it began
+            logger.warn(`expiry sweeps failing: ${error instanceof Error ? error.message : String(error)}`);
           },
+          (failed) => logger.log(`expiry sweeps work again after ${failed} failed`),
         );
       },
     },

@@ -1,5 +1,5 @@
 import type { AccountStatus, ReservationState, ReservationStatus } from '../../ledger/domain/account';
-import { LedgerError, isErrorReason } from '../../ledger/domain/errors';
+import { type ErrorReason, LedgerError, isErrorReason } from '../../ledger/domain/errors';
 import type { AccountResult, AccountSnapshot, ReservationResult } from '../../ledger/ports/ledger-store';
 
 /** The JSON shapes the Lua scripts reply with (lua/lib/prelude.lua: account_view, reservation_view). */
@@ -89,10 +89,19 @@ export function interpretReply(raw: unknown, renderMoney: (minor: bigint, curren
     return { body: JSON.parse(body) as ScriptReply, replayed: status === 'REPLAY' };
   }
   if (!isErrorReason(status)) throw new Error(`unknown script status ${status}`);
-  const detail = body.replace(/\{m:(-?[0-9]+):([A-Z0-9]+)\}/g, (_, minor: string, currency: string) =>
-    renderMoney(BigInt(minor), currency),
-  );
-  throw new LedgerError(status, detail);
+  const names = AMOUNT_FACTS[status] ?? [];
+  const facts: Record<string, string> = {};
+  let index = 0;
+  const detail = body.replace(/\{m:(-?[0-9]+):([A-Z0-9]+)\}/g, (_, minor: string, currency: string) => {
+    const rendered = renderMoney(BigInt(minor), currency);
+    // "650.00 USD" -> "650.00"; anything else (a currency this process does not know) as rendered
+    const decimal = /^(-?[0-9]+(?:\.[0-9]+)?) [A-Z0-9]+$/.exec(rendered)?.[1];
+    facts[names[index] ?? `amount_${index + 1}`] = decimal ?? rendered;
+    facts['currency'] = currency;
+    index++;
+    return rendered;
+  });
+  throw new LedgerError(status, detail, facts);
 }
 
 /** The events a durable acknowledgement of this reply waits for (see DurabilityWaiter). */
@@ -113,3 +122,16 @@ export function reservationResultOf(reply: AppliedReply): ReservationResult {
     events: pendingEvents(reply),
   };
 }
+
+/**
+ * What the amounts of a reject's detail are, in the order the scripts write them (lua/*.lua:
+ * e.g. reserve.lua's 'available {m} < {m}'), so that the caller gets them by name in the
+ * ErrorInfo metadata, with the currency.
+ */
+const AMOUNT_FACTS: Partial<Record<ErrorReason, readonly string[]>> = {
+  INSUFFICIENT_FUNDS: ['available', 'requested'],
+  AMEND_BELOW_COMMITTED: ['new_amount', 'committed'],
+  COMMIT_EXCEEDS_RESERVATION: ['requested', 'remaining'],
+  ACCOUNT_NOT_EMPTY: ['balance', 'held'],
+  AMOUNT_OUT_OF_RANGE: ['limit'],
+};

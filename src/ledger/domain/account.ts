@@ -103,6 +103,17 @@ export function foldEvents(events: Iterable<LedgerEvent>, from?: AccountState): 
   return state;
 }
 
+/**
+ * Applies `e` to `state` in place and returns it (a new state for the first event). For a fold
+ * that owns its state and looks at every intermediate step, such as the audit streaming one
+ * account's history; a state anyone else holds must go through applyEvent or foldEvents instead.
+ * Reservation objects and metadata are still replaced, never mutated, so references taken
+ * between steps stay valid.
+ */
+export function applyEventInPlace(state: AccountState | undefined, e: LedgerEvent): AccountState {
+  return applyOwned(state, e);
+}
+
 function describe(e: LedgerEvent): string {
   return `event ${e.type} v${e.version} (${e.eventId}) of account ${e.accountId}`;
 }

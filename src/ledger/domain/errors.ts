@@ -33,15 +33,21 @@ export function isErrorReason(value: string): value is ErrorReason {
 const FAULT_REASONS: ReadonlySet<ErrorReason> = new Set(['DEPENDENCY_UNAVAILABLE', 'OVERLOADED']);
 
 export class LedgerError extends Error {
+  /**
+   * @param facts what the caller may act on, by name (e.g. available, requested and currency of
+   *   INSUFFICIENT_FUNDS, amounts as decimals of the currency's scale); the transport layer puts
+   *   them in the status's ErrorInfo metadata.
+   */
   constructor(
     readonly reason: ErrorReason,
     detail: string,
+    readonly facts: Readonly<Record<string, string>> = {},
   ) {
     super(`${reason}: ${detail}`);
     this.name = 'LedgerError';
   }
 
-  /** True for business rejects (warn-level), false for dependency faults (error-level). */
+  /** True for business rejects (logged at info), false for dependency faults (error-level). */
   get isBusinessReject(): boolean {
     return !FAULT_REASONS.has(this.reason);
   }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { status as GrpcStatus } from '@grpc/grpc-js';
-import { ErrorInfo } from '../../generated/google/rpc/error_details';
+import { ErrorInfo, RetryInfo } from '../../generated/google/rpc/error_details';
 import { Status } from '../../generated/google/rpc/status';
 import { ERROR_REASONS } from '../domain/errors';
 import { ERROR_DOMAIN, GRPC_CODE_OF_REASON, grpcErrorResponse } from './error-status';
@@ -42,5 +42,30 @@ describe('error mapping', () => {
     expect(decoded.details[0]?.typeUrl).toBe('type.googleapis.com/google.rpc.ErrorInfo');
     const info = ErrorInfo.decode(decoded.details[0]?.value as Uint8Array);
     expect(info).toEqual({ reason: 'INSUFFICIENT_FUNDS', domain: ERROR_DOMAIN, metadata: {} });
+  });
+
+  it('carries the facts of the reject as ErrorInfo metadata', () => {
+    const facts = { available: '10.00', requested: '20.00', currency: 'USD' };
+    const response = grpcErrorResponse(
+      'INSUFFICIENT_FUNDS',
+      'INSUFFICIENT_FUNDS: available 10.00 USD < 20.00 USD',
+      facts,
+    );
+    const decoded = Status.decode(response.metadata.get('grpc-status-details-bin')[0] as Buffer);
+    expect(decoded.details.map((d) => d.typeUrl)).toEqual(['type.googleapis.com/google.rpc.ErrorInfo']);
+    expect(ErrorInfo.decode(decoded.details[0]?.value as Uint8Array).metadata).toEqual(facts);
+  });
+
+  it.each([
+    ['DEPENDENCY_UNAVAILABLE', { seconds: '0', nanos: 500_000_000 }],
+    ['OVERLOADED', { seconds: '1', nanos: 0 }],
+  ] as const)('adds google.rpc.RetryInfo to %s', (reason, retryDelay) => {
+    const response = grpcErrorResponse(reason, `${reason}: later`);
+    const decoded = Status.decode(response.metadata.get('grpc-status-details-bin')[0] as Buffer);
+    expect(decoded.details.map((d) => d.typeUrl)).toEqual([
+      'type.googleapis.com/google.rpc.ErrorInfo',
+      'type.googleapis.com/google.rpc.RetryInfo',
+    ]);
+    expect(RetryInfo.decode(decoded.details[1]?.value as Uint8Array)).toEqual({ retryDelay });
   });
 });

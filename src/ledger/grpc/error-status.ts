@@ -1,5 +1,5 @@
 import { Metadata, status as GrpcStatus } from '@grpc/grpc-js';
-import { ErrorInfo } from '../../generated/google/rpc/error_details';
+import { ErrorInfo, RetryInfo } from '../../generated/google/rpc/error_details';
 import { Status } from '../../generated/google/rpc/status';
 import type { ErrorReason } from '../domain/errors';
 
@@ -36,17 +36,37 @@ export interface GrpcErrorResponse {
 }
 
 /**
- * A status with google.rpc.ErrorInfo in grpc-status-details-bin, as the contract promises:
- * domain "ledger.v1", reason from ErrorReason, message starting with the reason.
+ * How long a caller should wait before retrying, with the same ids (google.rpc.RetryInfo), for
+ * the reasons that mean "not now": a dependency reconnects within about a second (Redis's
+ * reconnect backoff is capped at 1 s); a full outbox drains at the relay's pace.
  */
-export function grpcErrorResponse(reason: ErrorReason, message: string): GrpcErrorResponse {
+export const RETRY_DELAY_MS: Partial<Readonly<Record<ErrorReason, number>>> = {
+  DEPENDENCY_UNAVAILABLE: 500,
+  OVERLOADED: 1000,
+};
+
+/**
+ * A status with google.rpc.ErrorInfo in grpc-status-details-bin, as the contract promises:
+ * domain "ledger.v1", reason from ErrorReason, the reject's facts as metadata, message starting
+ * with the reason; plus google.rpc.RetryInfo for the reasons worth retrying later.
+ */
+export function grpcErrorResponse(
+  reason: ErrorReason,
+  message: string,
+  facts: Readonly<Record<string, string>> = {},
+): GrpcErrorResponse {
   const code = GRPC_CODE_OF_REASON[reason];
-  const info = ErrorInfo.encode({ reason, domain: ERROR_DOMAIN, metadata: {} }).finish();
-  const status = Status.encode({
-    code,
-    message,
-    details: [{ typeUrl: 'type.googleapis.com/google.rpc.ErrorInfo', value: info }],
-  }).finish();
+  const info = ErrorInfo.encode({ reason, domain: ERROR_DOMAIN, metadata: { ...facts } }).finish();
+  const details = [{ typeUrl: 'type.googleapis.com/google.rpc.ErrorInfo', value: info }];
+  const delayMs = RETRY_DELAY_MS[reason];
+  if (delayMs !== undefined) {
+    const retryDelay = { seconds: String(Math.floor(delayMs / 1000)), nanos: (delayMs % 1000) * 1_000_000 };
+    details.push({
+      typeUrl: 'type.googleapis.com/google.rpc.RetryInfo',
+      value: RetryInfo.encode({ retryDelay }).finish(),
+    });
+  }
+  const status = Status.encode({ code, message, details }).finish();
   const metadata = new Metadata();
   metadata.set('grpc-status-details-bin', Buffer.from(status));
   return { code, message, details: message, metadata };

@@ -14,7 +14,7 @@ import { grpcErrorResponse } from './error-status';
 export class GrpcExceptionFilter implements RpcExceptionFilter<unknown> {
   catch(exception: unknown, _host: ArgumentsHost): Observable<unknown> {
     if (exception instanceof LedgerError) {
-      return throwError(() => grpcErrorResponse(exception.reason, exception.message));
+      return throwError(() => grpcErrorResponse(exception.reason, exception.message, exception.facts));
     }
     if (exception instanceof RpcException) {
       // Raised on purpose with a status of its own (e.g. UNIMPLEMENTED).

@@ -1,4 +1,4 @@
-import { Controller } from '@nestjs/common';
+import { Controller, UseInterceptors } from '@nestjs/common';
 import { type Command, CommandBus, QueryBus } from '@nestjs/cqrs';
 import {
   type AccountReply,
@@ -39,14 +39,19 @@ import { GetAccountQuery } from '../queries/get-account/get-account.query';
 import { GetBalanceAtQuery } from '../queries/get-balance-at/get-balance-at.query';
 import { ListAccountEventsQuery } from '../queries/list-account-events/list-account-events.query';
 import { GetReservationQuery } from '../queries/get-reservation/get-reservation.query';
+import { RefuseAbandonedCalls } from '../../infrastructure/grpc/call-deadline';
+import { RejectMalformedRequests } from '../../infrastructure/grpc/malformed-requests';
 import { ProtoMapper } from './to-proto';
 
 /**
  * ledger.v1.LedgerService over gRPC. It only translates: request -> command or query, result ->
- * reply. Errors become statuses in GrpcExceptionFilter. Each command runs, with the mapping of
+ * reply (calls whose caller already gave up, and request bytes that do not decode, are refused
+ * first: RefuseAbandonedCalls, RejectMalformedRequests). Errors
+ * become statuses in GrpcExceptionFilter. Each command runs, with the mapping of
  * its result, as one traced and timed unit named after it (CommandSteps).
  */
 @Controller()
+@UseInterceptors(RefuseAbandonedCalls, RejectMalformedRequests)
 @LedgerServiceControllerMethods()
 export class LedgerController implements LedgerServiceController {
   constructor(

@@ -1,0 +1,65 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { status } from '@grpc/grpc-js';
+import Redis from 'ioredis';
+import { type RunningLedger, startLedger, uid } from '../support/ledger-app';
+import { expectFailure } from '../support/ledger-client';
+import { LedgerDriver, money } from '../support/ledger-expect';
+import { PrivateRedis } from '../support/redis-server';
+
+/**
+ * A caller that gives up (its deadline passes) while its call still runs is counted as it saw
+ * it: grpc_server_handled_total{grpc_code="DEADLINE_EXCEEDED"}, not OK (Nest lets the handler
+ * finish, so the count used to say OK). Redis is made slow on purpose (DEBUG SLEEP).
+ */
+describe('caller deadlines', () => {
+  let redis: PrivateRedis;
+  let direct: Redis;
+  let ledger: RunningLedger;
+
+  beforeAll(async () => {
+    redis = await PrivateRedis.start(['--enable-debug-command', 'yes']);
+    direct = new Redis(redis.port, '127.0.0.1', { maxRetriesPerRequest: 1 });
+    ledger = await startLedger({
+      LEDGER_REDIS_URL: redis.url,
+      LEDGER_ACK_MODE: 'fast',
+      LEDGER_WORKERS: 'false',
+      LEDGER_REDIS_COMMAND_TIMEOUT_MS: '5000',
+    });
+  });
+
+  afterAll(async () => {
+    await ledger?.close();
+    direct?.disconnect();
+    await redis?.stop();
+  });
+
+  async function handled(method: string, code: string): Promise<number> {
+    const text = await (await fetch(`${ledger.httpUrl}/metrics`)).text();
+    const line = text
+      .split('\n')
+      .find(
+        (l) =>
+          l.startsWith('grpc_server_handled_total{') &&
+          l.includes(`grpc_method="${method}"`) &&
+          l.includes(`grpc_code="${code}"`),
+      );
+    return line ? Number(line.split(' ').pop()) : 0;
+  }
+
+  it('counts a call whose deadline passed while it ran as DEADLINE_EXCEEDED', async () => {
+    const l = new LedgerDriver(ledger.client);
+    const accountId = await l.funded('10.00');
+    const before = { exceeded: await handled('Deposit', 'DEADLINE_EXCEEDED'), ok: await handled('Deposit', 'OK') };
+    const slow = direct.call('DEBUG', 'SLEEP', '1');
+    const error = await expectFailure(
+      ledger.client.call('Deposit', { transactionId: uid('dep'), accountId, amount: money('1.00') }, undefined, 200),
+    );
+    expect(error.code).toBe(status.DEADLINE_EXCEEDED);
+    await slow;
+    await sleep(200); // the handler finishes once Redis answers
+    expect({
+      exceeded: (await handled('Deposit', 'DEADLINE_EXCEEDED')) - before.exceeded,
+      ok: (await handled('Deposit', 'OK')) - before.ok,
+    }).toEqual({ exceeded: 1, ok: 0 });
+  });
+});
