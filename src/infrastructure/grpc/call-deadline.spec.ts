@@ -1,8 +1,8 @@
 import { status } from '@grpc/grpc-js';
 import type { CallHandler, ExecutionContext } from '@nestjs/common';
 import { RpcException } from '@nestjs/microservices';
-import { of } from 'rxjs';
-import { type CallLike, callerGaveUp, RefuseAbandonedCalls } from './call-deadline';
+import { firstValueFrom, of, defer } from 'rxjs';
+import { type CallLike, callerDeadlineMs, callerGaveUp, RefuseAbandonedCalls } from './call-deadline';
 
 const NOW = 1_800_000_000_000;
 const call = (deadline: Date | number, cancelled = false): CallLike => ({ cancelled, getDeadline: () => deadline });
@@ -24,7 +24,7 @@ describe('RefuseAbandonedCalls', () => {
     const next: CallHandler = { handle: () => ((handled = true), of('reply')) };
     const ctx = { getArgByIndex: (i: number) => (i === 2 ? c : undefined) } as unknown as ExecutionContext;
     try {
-      new RefuseAbandonedCalls().intercept(ctx, next);
+      new RefuseAbandonedCalls().intercept(ctx, next).subscribe();
       return { handled, error: undefined };
     } catch (error) {
       return { handled, error };
@@ -46,5 +46,13 @@ describe('RefuseAbandonedCalls', () => {
 
   it('lets a call with time left through', () => {
     expect(run(call(Date.now() + 10_000))).toEqual({ handled: true, error: undefined });
+  });
+
+  it('runs the handler with the caller deadline at hand, and nothing outside a call', async () => {
+    const deadline = Date.now() + 10_000;
+    const ctx = { getArgByIndex: (i: number) => (i === 2 ? call(deadline) : undefined) } as unknown as ExecutionContext;
+    const next: CallHandler = { handle: () => defer(async () => callerDeadlineMs()) };
+    expect(await firstValueFrom(new RefuseAbandonedCalls().intercept(ctx, next))).toBe(deadline);
+    expect(callerDeadlineMs()).toBe(Number.POSITIVE_INFINITY);
   });
 });

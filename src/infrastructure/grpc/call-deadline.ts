@@ -1,7 +1,18 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { status } from '@grpc/grpc-js';
 import { type CallHandler, type ExecutionContext, Injectable, type NestInterceptor } from '@nestjs/common';
 import { RpcException } from '@nestjs/microservices';
-import type { Observable } from 'rxjs';
+import { Observable } from 'rxjs';
+
+const deadlines = new AsyncLocalStorage<number>();
+
+/**
+ * Epoch ms of the current gRPC call's deadline (Infinity outside a call or without one), for
+ * waits inside the call to stop when the caller stops waiting (e.g. the durable acknowledgement).
+ */
+export function callerDeadlineMs(): number {
+  return deadlines.getStore() ?? Number.POSITIVE_INFINITY;
+}
 
 /** What the interceptors read of a grpc-js server call. */
 export interface CallLike {
@@ -30,16 +41,20 @@ export function callerGaveUp(call: CallLike | undefined, nowMs: number = Date.no
  * The controller's first interceptor: a call whose caller already gave up (its deadline passed
  * while it queued, or it cancelled) does no work at all, so it cannot apply a change nobody will
  * see answered. (The change of a call whose deadline passes later is still applied: retrying
- * with the same id is the contract.)
+ * with the same id is the contract.) The others run with their deadline in callerDeadlineMs().
  */
 @Injectable()
 export class RefuseAbandonedCalls implements NestInterceptor {
   intercept(ctx: ExecutionContext, next: CallHandler): Observable<unknown> {
-    const code = callerGaveUp(ctx.getArgByIndex<CallLike | undefined>(2));
+    const call = ctx.getArgByIndex<CallLike | undefined>(2);
+    const code = callerGaveUp(call);
     if (code !== undefined) {
       const message = `${status[code]}: the caller gave up before the call started; nothing was done`;
       throw new RpcException({ code, message, details: message });
     }
-    return next.handle();
+    const deadline = deadlineMs(call);
+    if (deadline === Number.POSITIVE_INFINITY) return next.handle();
+    // The handler runs with the deadline at hand (callerDeadlineMs).
+    return new Observable((subscriber) => deadlines.run(deadline, () => next.handle().subscribe(subscriber)));
   }
 }
