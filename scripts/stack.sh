@@ -170,7 +170,11 @@ pg_base() {
     base=""
   fi
   if [ -z "$base" ]; then
-    base="/var/tmp/ledger-pg-$(printf '%s' "$ROOT" | sha256sum | cut -c1-12)"
+    # Keyed by the repo path for the default state dir (as before), by the state dir otherwise, so
+    # a second stack of the same checkout (LEDGER_STACK_DIR, e.g. the bench's) gets its own.
+    local key="$ROOT"
+    [ "$STATE" = "$ROOT/.stack" ] || key="$STATE"
+    base="/var/tmp/ledger-pg-$(printf '%s' "$key" | sha256sum | cut -c1-12)"
     echo "$base" >"$STATE/pg.location" # so people find the data dir and log
   fi
   echo "$base"

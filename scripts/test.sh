@@ -41,3 +41,7 @@ echo "== tests"
 export NODE_OPTIONS="--experimental-vm-modules --disable-warning=ExperimentalWarning ${NODE_OPTIONS:-}"
 jest --selectProjects unit "$@"
 jest --selectProjects e2e --runInBand "$@"
+
+echo "== bench smoke"
+# `npm run bench` end to end on its own stack (bench/run.sh): ~10 s of tiny load, no timing claims.
+bash bench/run.sh --smoke

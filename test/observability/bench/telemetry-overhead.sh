@@ -3,7 +3,7 @@
 # and the maximum throughput, with telemetry off, metrics+logs only, and traces at 10% and 100%.
 #
 #   bash test/observability/bench/telemetry-overhead.sh [--rates "1000 2000 4000"] [--seconds 15]
-#                                                       [--rounds 2] [--first-round 1] [--out reports/telemetry-overhead]
+#                                                       [--rounds 2] [--first-round 1] [--out bench/results/telemetry-overhead]
 #
 # The service runs with workers off, so the outbox only grows: its bound is raised and Redis is
 # flushed before each configuration.
@@ -18,7 +18,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
 cd "$root"
-rates="1000 2000 4000" seconds=15 rounds=2 first=1 out=reports/telemetry-overhead
+rates="1000 2000 4000" seconds=15 rounds=2 first=1 out=bench/results/telemetry-overhead # git-ignored
 while [ $# -gt 0 ]; do
   case "$1" in
     --rates) rates=$2; shift 2 ;;
