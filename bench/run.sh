@@ -13,15 +13,15 @@
 #     --concurrency 200 --connections 4
 #     --systems durable,fast,baseline a subset, for quick loops
 #     --cpu-prof                      then a CPU profile of the durable service at 1000/s (or the
-#                                     highest rate below it)
+#                                     listed rate nearest it)
 #     --smoke                         ~10 s of tiny load, one rate per system (CI; no timing claims)
 #     --no-build                      use dist/ as it is
 #     --keep-stack                    leave the bench's stack running for the next run
 #     --out DIR                       raw results (default bench/results/<run id>, git-ignored)
 #     --no-latest                     do not update reports/bench/latest.{md,svg}
 #
-# Ports: LEDGER_BENCH_PORT_BASE (default 26400) + 1..17; state: LEDGER_BENCH_STATE_DIR (default
-# .stack/bench). Needs what `npm test` installs (scripts/setup.sh, scripts/tools.sh ghz jaeger).
+# Ports: LEDGER_BENCH_PORT_BASE (default 26400) + 1..16; state: LEDGER_BENCH_STATE_DIR (default
+# .stack/bench). Installs what it needs itself (scripts/setup.sh; ghz and Jaeger from scripts/tools.sh).
 set -Eeuo pipefail
 # Name the failing command (set -e alone exits silently); background jobs stay quiet.
 trap '[ "$BASHPID" != "$$" ] || echo "bench: ERROR: failed at ${BASH_SOURCE[0]#"$ROOT/"}:$LINENO: $BASH_COMMAND" >&2' ERR
