@@ -18,7 +18,7 @@
 #     --no-build                      use dist/ as it is
 #     --keep-stack                    leave the bench's stack running for the next run
 #     --out DIR                       raw results (default bench/results/<run id>, git-ignored)
-#     --no-latest                     do not update reports/bench/latest.{md,svg}
+#     --no-latest                     do not update reports/bench/latest.{md,svg} and README's excerpt
 #
 # Ports: LEDGER_BENCH_PORT_BASE (default 26400) + 1..16; state: LEDGER_BENCH_STATE_DIR (default
 # .stack/bench). Installs what it needs itself (scripts/setup.sh; ghz and Jaeger from scripts/tools.sh).
@@ -163,6 +163,7 @@ if [ "$LATEST" = true ]; then
   mkdir -p reports/bench
   "$NODE" bench/report/markdown.js "$OUT/summary.json" latest.svg >reports/bench/latest.md
   cp "$OUT/plot.svg" reports/bench/latest.svg
-  say "wrote reports/bench/latest.md and latest.svg (commit them to publish this run)"
+  "$NODE" bench/report/readme.js "$OUT/summary.json" README.md
+  say "wrote reports/bench/latest.md, latest.svg and README's latest-run excerpt (commit them to publish this run)"
 fi
 say "done: ${OUT#"$ROOT/"}/summary.md, summary.json, plot.svg"

@@ -1,6 +1,8 @@
 // The "service's view" section of the Markdown summary: what the ledger's own /metrics said during
 // each run (bench/report/metrics-view.js).
-module.exports = function metricsSection(s, rates, ms, f, table) {
+const { f, ms, table } = require('./md');
+
+module.exports = function metricsSection(s) {
   const lines = ["## The service's view (its /metrics, per run)"];
   const each = (o, fn) =>
     o

@@ -1,5 +1,7 @@
 // The profile section of the Markdown summary (bench/report/profile.js, `--cpu-prof`).
-module.exports = function profileSection(p, f, table) {
+const { f, table } = require('./md');
+
+module.exports = function profileSection(p) {
   const r = p.run;
   const t = p.top;
   const rows = (list) => list.map((x) => [`\`${x.name}\``, f(x.ms, 0), `${f(x.share * 100, 1)}%`]);

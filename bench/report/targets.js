@@ -20,9 +20,14 @@ function ratioTarget(id, text, a, b, limit, pick, unit, absent) {
   if (!a) return { id, text, limit, ...absent };
   const value = pick(a) / pick(b);
   const digits = unit === 'ms' ? 2 : 0;
-  const caveat = [a, b].some((r) => !clean(r)) ? ' (from a run with failures or under 95% of its rate)' : '';
-  const detail = `${pick(a).toFixed(digits)} / ${pick(b).toFixed(digits)} ${unit}${caveat}`;
-  return { id, text, value, limit, met: value <= limit, detail };
+  let detail = `${pick(a).toFixed(digits)} / ${pick(b).toFixed(digits)} ${unit}`;
+  // A ratio holds only between two clean runs: a ledger that did not serve the rate misses it; a
+  // baseline that did not (the machine was too busy) leaves nothing to compare with.
+  let met = value <= limit;
+  if (!clean(a)) [met, detail] = [false, `${detail}; the ledger's run had failed calls or fell short of the rate`];
+  else if (!clean(b))
+    [met, detail] = [null, `${detail}; the baseline's run had failed calls or fell short of the rate`];
+  return { id, text, value, limit, met, detail };
 }
 
 /** open: {system: [run by rate]}, mixed: the mixed run or undefined */
