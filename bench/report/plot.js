@@ -29,12 +29,14 @@ add(
 );
 add(`<rect width="${W}" height="${H}" fill="#ffffff"/>`);
 const c = s.context || {};
+const measured = [...runs, ...Object.values(s.ceiling || {}), ...(s.mixed ? [s.mixed] : [])];
+const others = measured.length ? measured.reduce((n, r) => n + r.machine.others_cores, 0) / measured.length : 0;
 const m = c.machine || {};
 add(
   `<text x="${M.left}" y="24" font-size="16" font-weight="bold">Reserve latency against offered rate (open loop)</text>`,
 );
 add(
-  `<text x="${M.left}" y="44" fill="#444">${esc(`${c.started || ''}, commit ${c.commit || '?'}${c.dirty ? '+' : ''}; ${m.nproc} x ${m.model}, shared machine`)}</text>`,
+  `<text x="${M.left}" y="44" fill="#444">${esc(`${c.started || ''}, commit ${c.commit || '?'}${c.dirty ? '+' : ''}; ${m.nproc} x ${m.model}; other jobs used ${others.toFixed(2)} cores on average`)}</text>`,
 );
 
 // Grid and axes.
