@@ -9,6 +9,18 @@ const s = JSON.parse(fs.readFileSync(file, 'utf8'));
 const START = '<!-- bench:latest:start (written by npm run bench) -->';
 const END = '<!-- bench:latest:end -->';
 const ref = (system) => md.at(s, system, s.targets.reference_rate);
+// What the services logged most (a stalled relay or publisher explains a lot of a run).
+function logLines() {
+  const rows = Object.entries(s.service_logs || {}).flatMap(([system, list]) =>
+    [
+      ...list.filter((x) => x.kind === 'background').slice(0, 3),
+      ...list.filter((x) => x.kind === 'call').slice(0, 2),
+    ].map((x) => [system, x.count, `\`${x.message.replace(/\|/g, '\\|')}\``]),
+  );
+  return rows.length
+    ? ["The services' most frequent warnings and errors:", md.table(['system', 'lines', 'message'], rows)]
+    : [];
+}
 const block = [
   START,
   `### Latest run (${s.context.started.slice(0, 10)})`,
@@ -19,6 +31,8 @@ const block = [
   md.targetsTable(s),
   `CPU per call at ${s.targets.reference_rate}/s (µs, from /proc):`,
   md.cpuTable(['baseline', 'durable', 'fast'].map(ref).filter(Boolean)),
+  ...(md.ceilingRuns(s).length ? ['Closed-loop ceiling (200 callers, no arrival rate):', md.ceilingTable(s)] : []),
+  ...logLines(),
   END,
 ].join('\n\n');
 
