@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the project needs on a fresh machine of this kind: Node 24 (cached), the npm
 # dependencies (only when package-lock.json or patches/ changed), and the generated code from proto/.
-set -euo pipefail
+set -Eeuo pipefail
+# set -e alone exits silently: name the command that failed.
+trap 'echo "setup.sh: ERROR: failed at line $LINENO: $BASH_COMMAND" >&2' ERR
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 node_bin="$(bash scripts/node24.sh)"

@@ -8,7 +8,9 @@
 #   4. unit tests, then integration/e2e tests against the real services over real gRPC
 #      (the e2e project migrates the test database first: test/support/global-setup.ts)
 # LEDGER_TEST_SKIP_STATIC=1 skips step 2 (for quick local loops; CI never sets it).
-set -euo pipefail
+set -Eeuo pipefail
+# set -e alone exits silently: name the command that failed.
+trap 'echo "test.sh: ERROR: failed at line $LINENO: $BASH_COMMAND" >&2' ERR
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 bash scripts/setup.sh
