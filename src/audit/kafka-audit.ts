@@ -121,7 +121,7 @@ export class KafkaAudit {
 
   /**
    * Completeness of one account: the stream reached the stored version, unless the event right
-   * after the last published one still waits in ledger_kafka_queue (`queued`).
+   * after the last published one is still after the publisher's watermark (`queued`).
    */
   completeness(account: string, storedVersion: number, queued: boolean): Difference[] {
     const last = this.lastVersion(account);
@@ -130,7 +130,7 @@ export class KafkaAudit {
       {
         account,
         field: 'kafka.version',
-        detail: `kafka reaches v${last}, postgres v${storedVersion}, and v${last + 1} is not waiting in ledger_kafka_queue`,
+        detail: `kafka reaches v${last}, postgres v${storedVersion}, and v${last + 1} is not waiting to be published (after the watermark)`,
       },
     ];
   }

@@ -203,7 +203,11 @@ export class AuditPostgres {
 
   /** Stored events not yet acknowledged by Kafka. */
   async kafkaBacklog(): Promise<number> {
-    const rows = await this.rows<{ n: string }>(`SELECT count(*)::text AS n FROM ledger_kafka_queue`, []);
+    const rows = await this.rows<{ n: string }>(
+      `SELECT count(*)::text AS n FROM ledger_events
+        WHERE global_seq > (SELECT published_seq FROM ledger_kafka_watermark)`,
+      [],
+    );
     return Number(rows[0]?.n ?? 0);
   }
 
@@ -233,12 +237,13 @@ export class AuditPostgres {
     }
   }
 
-  /** Which of these (account, version) pairs still wait in ledger_kafka_queue ("account|version"). */
+  /** Which of these (account, version) pairs Kafka has not acknowledged yet: after the publisher's watermark ("account|version"). */
   async queued(pairs: readonly { accountId: string; version: number }[]): Promise<Set<string>> {
     if (pairs.length === 0) return new Set();
     const rows = await this.rows<{ account_id: string; version: string }>(
-      `SELECT q.account_id, q.version::text AS version FROM ledger_kafka_queue q
-         JOIN unnest($1::text[], $2::bigint[]) AS p(a, v) ON q.account_id = p.a AND q.version = p.v`,
+      `SELECT e.account_id, e.version::text AS version FROM ledger_events e
+         JOIN unnest($1::text[], $2::bigint[]) AS p(a, v) ON e.account_id = p.a AND e.version = p.v
+        WHERE e.global_seq > (SELECT published_seq FROM ledger_kafka_watermark)`,
       [pairs.map((p) => p.accountId), pairs.map((p) => p.version)],
     );
     return new Set(rows.map((r) => `${r.account_id}|${r.version}`));

@@ -114,7 +114,10 @@ export class GracefulShutdown implements BeforeApplicationShutdown {
   private async kafkaBacklog(): Promise<number> {
     try {
       if (!this.db.isInitialized) return -1;
-      const rows = (await this.db.query(`SELECT count(*)::int AS n FROM ledger_kafka_queue`)) as { n: number }[];
+      // Stored but not yet acknowledged by Kafka: after the publisher's watermark.
+      const rows = (await this.db.query(
+        `SELECT count(*)::int AS n FROM ledger_events WHERE global_seq > (SELECT published_seq FROM ledger_kafka_watermark)`,
+      )) as { n: number }[];
       return rows[0]?.n ?? 0;
     } catch {
       return -1;
