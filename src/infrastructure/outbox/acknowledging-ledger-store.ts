@@ -45,6 +45,8 @@ export class AcknowledgingLedgerStore extends LedgerStore {
     private readonly mode: AckMode,
     private readonly durability: DurabilityWaiter,
     private readonly observer: AckObserver = UNOBSERVED,
+    /** epoch ms of the current call's deadline (Infinity: none): a durable wait stops there */
+    private readonly callerDeadlineMs: () => number = () => Number.POSITIVE_INFINITY,
   ) {
     super();
   }
@@ -55,7 +57,8 @@ export class AcknowledgingLedgerStore extends LedgerStore {
       return;
     }
     const start = process.hrtime.bigint();
-    await this.observer.traced(result.events.length, () => this.durability.waitFor(result.events));
+    const until = this.callerDeadlineMs();
+    await this.observer.traced(result.events.length, () => this.durability.waitFor(result.events, until));
     this.observer.acknowledged('durable', Number(process.hrtime.bigint() - start) / 1e9);
   }
 

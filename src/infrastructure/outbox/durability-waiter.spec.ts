@@ -78,4 +78,24 @@ describe('DurabilityWaiter', () => {
     waiter.onStored(['later']);
     await expect(waiter.waitFor(['later'])).resolves.toMatchObject({ via: 'stored' });
   });
+
+  it("stops waiting at the caller's deadline when it comes before the timeout, and frees its slot", async () => {
+    const waiter = new DurabilityWaiter({ ...OPTIONS, timeoutMs: 60_000, waitersMax: 1 }, store().lookup);
+    const started = Date.now();
+    const error = await waiter.waitFor(['never'], Date.now() + 50).catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      reason: 'DEPENDENCY_UNAVAILABLE',
+      message: expect.stringMatching(/deadline passed/),
+    });
+    // Long before the 60 s timeout (a loose bound: the point is which of the two ended the wait).
+    expect(Date.now() - started).toBeLessThan(30_000);
+    waiter.onStored(['later']);
+    await expect(waiter.waitFor(['later'])).resolves.toMatchObject({ via: 'stored' });
+  });
+
+  it('a deadline already passed still answers events already stored', async () => {
+    const waiter = new DurabilityWaiter(OPTIONS, store().lookup);
+    waiter.onStored(['e1'], 'batch-a');
+    await expect(waiter.waitFor(['e1'], Date.now() - 1)).resolves.toEqual({ batches: ['batch-a'], via: 'stored' });
+  });
 });

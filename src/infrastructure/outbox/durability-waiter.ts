@@ -68,7 +68,11 @@ export class DurabilityWaiter {
     this.settle(eventIds, batch, false);
   }
 
-  async waitFor(eventIds: readonly string[]): Promise<DurableWait> {
+  /**
+   * Resolves once Postgres holds all of `eventIds`; fails after the configured timeout, or at
+   * `untilMs` (epoch ms: the caller's deadline) if that comes first, since nobody waits then.
+   */
+  async waitFor(eventIds: readonly string[], untilMs = Number.POSITIVE_INFINITY): Promise<DurableWait> {
     const batches = new Set<string>();
     const missing = eventIds.filter((id) => {
       const batch = this.recent.get(id);
@@ -103,10 +107,21 @@ export class DurabilityWaiter {
         ),
       );
       this.schedulePoll();
-      const timedOut = new Promise<'timeout'>((resolve) => {
-        timer = setTimeout(() => resolve('timeout'), this.options.timeoutMs);
+      const callerLeftInMs = untilMs - now;
+      const timedOut = new Promise<'timeout' | 'caller-gone'>((resolve) => {
+        if (callerLeftInMs < this.options.timeoutMs) {
+          timer = setTimeout(() => resolve('caller-gone'), Math.max(callerLeftInMs, 0));
+        } else timer = setTimeout(() => resolve('timeout'), this.options.timeoutMs);
       });
-      if ((await Promise.race([all, timedOut])) === 'timeout') {
+      const outcome = await Promise.race([all, timedOut]);
+      if (outcome === 'caller-gone') {
+        // Counted as the caller saw it (DEADLINE_EXCEEDED); the change is applied and will be stored.
+        throw new LedgerError(
+          'DEPENDENCY_UNAVAILABLE',
+          "the caller's deadline passed before the event store confirmed the call's events; retry with the same id",
+        );
+      }
+      if (outcome === 'timeout') {
         throw new LedgerError(
           'DEPENDENCY_UNAVAILABLE',
           `event store has not confirmed the call's events within ${this.options.timeoutMs} ms; retry with the same id`,

@@ -27,6 +27,7 @@ import { LuaScripts } from '../redis/lua-scripts';
 import { createRedisClient } from '../redis/redis-client';
 import { REDIS_CLIENT } from '../redis/redis.module';
 import { RedisLedgerStore } from '../redis/redis-ledger-store';
+import { callerDeadlineMs } from '../grpc/call-deadline';
 import { DurabilityWaiter } from './durability-waiter';
 import { OutboxTelemetry } from '../observability/persistence-telemetry';
 import { AcknowledgingLedgerStore } from './acknowledging-ledger-store';
@@ -131,10 +132,16 @@ function throttled(logger: Logger, what: string): (error: unknown, attempt: numb
         telemetry?: OutboxTelemetry,
       ): LedgerStore => {
         const live = new RedisLedgerStore(redis, scripts, currencies, config.ledger, recovery);
-        const acknowledging = new AcknowledgingLedgerStore(live, config.eventStore.ackMode, waiter, {
-          acknowledged: (mode, seconds) => telemetry?.ackWait(mode, seconds),
-          traced: (events, wait) => (telemetry ? telemetry.durableAck(events, wait) : wait()),
-        });
+        const acknowledging = new AcknowledgingLedgerStore(
+          live,
+          config.eventStore.ackMode,
+          waiter,
+          {
+            acknowledged: (mode, seconds) => telemetry?.ackWait(mode, seconds),
+            traced: (events, wait) => (telemetry ? telemetry.durableAck(events, wait) : wait()),
+          },
+          callerDeadlineMs,
+        );
         // Fast mode keeps taking calls through a Postgres outage (the outbox absorbs it).
         return config.eventStore.ackMode === 'durable' ? new DurableGate(acknowledging, probe) : acknowledging;
       },
