@@ -8,7 +8,7 @@ import { PrivateRedis } from '../support/redis-server';
 
 /**
  * A caller that gives up (its deadline passes) while its call still runs is counted as it saw
- * it: grpc_server_handled_total{grpc_code="DEADLINE_EXCEEDED"}, not OK (Nest lets the handler
+ * it: grpc_server_handled_total{grpc_code="DeadlineExceeded"} (the Go spelling of the code), not OK (Nest lets the handler
  * finish, so the count used to say OK). Redis is made slow on purpose (DEBUG SLEEP).
  */
 describe('caller deadlines', () => {
@@ -59,7 +59,7 @@ describe('caller deadlines', () => {
     const l = new LedgerDriver(ledger.client);
     const accountId = await l.funded('10.00');
     const before = {
-      exceeded: await handled('Deposit', 'DEADLINE_EXCEEDED'),
+      exceeded: await handled('Deposit', 'DeadlineExceeded'),
       ok: await handled('Deposit', 'OK'),
       all: await handledAll('Deposit'),
     };
@@ -72,7 +72,7 @@ describe('caller deadlines', () => {
     // The handler finishes once Redis answers, and is counted then: wait (bounded) until the call
     // is counted under any code, then check which.
     const counted = async (): Promise<{ exceeded: number; ok: number; all: number }> => {
-      const exceeded = (await handled('Deposit', 'DEADLINE_EXCEEDED')) - before.exceeded;
+      const exceeded = (await handled('Deposit', 'DeadlineExceeded')) - before.exceeded;
       const ok = (await handled('Deposit', 'OK')) - before.ok;
       return { exceeded, ok, all: (await handledAll('Deposit')) - before.all };
     };

@@ -133,6 +133,10 @@ export class OutboxRelay {
       } catch (error) {
         // Not leader any more after a mismatch: whoever leads next takes over our pending reads.
         if (error instanceof EventStoreMismatchError) this.stepDown();
+        // A read that failed on our side (e.g. the command timed out while Redis was busy) may
+        // still have run on the server and handed us entries we never saw: they sit pending
+        // under our name, and new reads never return them. Take them over before reading on.
+        else if (this.leader) this.reclaiming = true;
         failures++;
         this.observer.failure(error, failures);
         await sleep(Math.min(this.options.retryBackoffMaxMs, 50 * 2 ** Math.min(failures, 10)));
