@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type Redis from 'ioredis';
+import { CoalescedWrites } from './coalesced-writes';
 
 export const SCRIPT_NAMES = [
   'claim',
@@ -83,6 +84,7 @@ export function luaDirectory(): string {
  */
 export class LuaScripts {
   private readonly scripts: ReadonlyMap<ScriptName, LoadedScript>;
+  private readonly writes: CoalescedWrites;
 
   constructor(
     private readonly redis: Redis,
@@ -101,6 +103,7 @@ export class LuaScripts {
       scripts.set(name, { source, sha: createHash('sha1').update(source).digest('hex') });
     }
     this.scripts = scripts;
+    this.writes = new CoalescedWrites(redis);
   }
 
   /** Loads every script into Redis (best effort at start; EVALSHA reloads on NOSCRIPT anyway). */
@@ -131,6 +134,7 @@ export class LuaScripts {
     args: readonly (string | number)[],
   ): Promise<unknown> {
     try {
+      this.writes.hold();
       return await this.redis.evalsha(script.sha, keys.length, ...keys, ...args);
     } catch (error) {
       if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
