@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /**
  * What identifies a call beyond its id: the same id with other parameters is a conflict, so each
  * mutating call carries a stable digest of its parameters (the scripts store it with the reply,
- * the event store keeps it forever).
+ * the event store keeps it forever, so the digest of given parameters must never change).
  */
 export function parameterHash(kind: string, params: Record<string, unknown>): string {
   const canonical = JSON.stringify([kind, params], (_, value: unknown) => {
@@ -13,7 +13,7 @@ export function parameterHash(kind: string, params: Record<string, unknown>): st
     }
     return value;
   });
-  return createHash('sha256').update(canonical).digest('hex').slice(0, 32);
+  return hash('sha256', canonical).slice(0, 32);
 }
 
 /** Metadata as stored: JSON with sorted keys, so that equal maps compare equal. */

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { RedisKeys } from './redis-keys';
 
 export interface IdFilterOptions {
@@ -20,7 +20,7 @@ export interface IdFilterSlot {
  * that the script does no hashing. Pure and deterministic: the filter rebuild and the calls agree.
  */
 export function idFilterBits(idempotencyKey: string, options: IdFilterOptions): string[] {
-  const digest = createHash('sha256').update(idempotencyKey).digest();
+  const digest = hash('sha256', idempotencyKey, 'buffer');
   const h1 = digest.readUInt32BE(0);
   // Odd, so that the i*h2 steps never collapse onto one bit when bits is a power of two.
   const h2 = (digest.readUInt32BE(4) | 1) >>> 0; // `|` yields a signed int32: back to unsigned
