@@ -49,6 +49,7 @@ export async function auditStores(config: LedgerConfig, options: Partial<AuditOp
               topic: config.kafka.topic,
               clientId: `${config.kafka.clientId}-audit`,
               requestTimeoutMs: config.kafka.requestTimeoutMs,
+              security: config.kafka.security,
               timeoutMs: KAFKA_READ_TIMEOUT_MS,
             },
             onBatch,

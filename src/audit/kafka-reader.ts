@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
+import type { KafkaSecurity } from '../config/config';
+import { kafkaSecurityOptions } from '../infrastructure/kafka/kafka-client';
 import type { TopicRecord } from './kafka-audit';
 
 export interface KafkaReadOptions {
@@ -7,6 +9,8 @@ export interface KafkaReadOptions {
   topic: string;
   clientId: string;
   requestTimeoutMs: number;
+  /** TLS and SASL, as the service reaches Kafka */
+  security: KafkaSecurity;
   /** bound on the whole read */
   timeoutMs: number;
 }
@@ -29,6 +33,7 @@ export async function readTopic(
     requestTimeout: options.requestTimeoutMs,
     // A fresh broker answers group calls with "coordinator loading" for a moment: retried.
     retry: { retries: 10, initialRetryTime: 100, maxRetryTime: 2000 },
+    ...kafkaSecurityOptions(options.security),
   });
   const admin = kafka.admin();
   await admin.connect();

@@ -57,6 +57,8 @@ export interface LedgerConfig {
     /** bound on one produce request (events per send) */
     batchMax: number;
     requestTimeoutMs: number;
+    /** TLS and SASL towards the brokers (kafka-client.ts) */
+    security: KafkaSecurity;
   };
   eventStore: {
     /** durable: a mutating call is answered once its events are committed in Postgres; fast: once Redis applied them */
@@ -85,6 +87,14 @@ export interface LedgerConfig {
     drainMs: number;
   };
   log: { level: string };
+}
+
+/** How the service reaches Kafka: plaintext by default; TLS (optionally mutual) and/or SASL. */
+export interface KafkaSecurity {
+  /** undefined: plaintext */
+  tls?: { caFile?: string; certFile?: string; keyFile?: string };
+  /** undefined: no SASL */
+  sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
 }
 
 export class ConfigError extends Error {
@@ -214,6 +224,7 @@ export function loadConfig(env: Env = process.env): LedgerConfig {
       partitions: integer(env, 'LEDGER_KAFKA_PARTITIONS', 12, 1, 1000),
       batchMax: integer(env, 'LEDGER_KAFKA_BATCH_MAX', 500, 1, 10_000),
       requestTimeoutMs: integer(env, 'LEDGER_KAFKA_REQUEST_TIMEOUT_MS', 5000, 100, 120_000),
+      security: kafkaSecurity(env),
     },
     eventStore: {
       ackMode: oneOf(env, 'LEDGER_ACK_MODE', 'durable', ['durable', 'fast']) as 'durable' | 'fast',
@@ -240,6 +251,54 @@ function readableFile(env: Env, name: string): string | undefined {
     throw new ConfigError(name, `names a file that cannot be read: ${path}`);
   }
   return path;
+}
+
+/**
+ * LEDGER_KAFKA_TLS=true (server certificate checked against LEDGER_KAFKA_TLS_CA_FILE, or the
+ * system's CAs), a client certificate with LEDGER_KAFKA_TLS_CERT_FILE + _KEY_FILE (mutual TLS);
+ * LEDGER_KAFKA_SASL_MECHANISM (plain, scram-sha-256, scram-sha-512) with _USERNAME and _PASSWORD.
+ * SASL without TLS (SASL_PLAINTEXT) is allowed: some networks encrypt below Kafka.
+ */
+function kafkaSecurity(env: Env): KafkaSecurity {
+  const tlsOn = flag(env, 'LEDGER_KAFKA_TLS', false);
+  const caFile = readableFile(env, 'LEDGER_KAFKA_TLS_CA_FILE');
+  const certFile = readableFile(env, 'LEDGER_KAFKA_TLS_CERT_FILE');
+  const keyFile = readableFile(env, 'LEDGER_KAFKA_TLS_KEY_FILE');
+  for (const [name, file] of [
+    ['LEDGER_KAFKA_TLS_CA_FILE', caFile],
+    ['LEDGER_KAFKA_TLS_CERT_FILE', certFile],
+    ['LEDGER_KAFKA_TLS_KEY_FILE', keyFile],
+  ] as const) {
+    if (file !== undefined && !tlsOn) throw new ConfigError(name, 'is set but LEDGER_KAFKA_TLS is not true');
+  }
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    const [missing, given] =
+      certFile === undefined
+        ? ['LEDGER_KAFKA_TLS_CERT_FILE', 'LEDGER_KAFKA_TLS_KEY_FILE']
+        : ['LEDGER_KAFKA_TLS_KEY_FILE', 'LEDGER_KAFKA_TLS_CERT_FILE'];
+    throw new ConfigError(missing, `is needed with ${given}`);
+  }
+  const security: KafkaSecurity = {};
+  if (tlsOn) security.tls = { caFile, certFile, keyFile };
+  const mechanism = oneOf(env, 'LEDGER_KAFKA_SASL_MECHANISM', 'none', [
+    'none',
+    'plain',
+    'scram-sha-256',
+    'scram-sha-512',
+  ]);
+  const username = text(env, 'LEDGER_KAFKA_SASL_USERNAME', '');
+  const password = text(env, 'LEDGER_KAFKA_SASL_PASSWORD', '');
+  if (mechanism === 'none') {
+    if (username !== '')
+      throw new ConfigError('LEDGER_KAFKA_SASL_USERNAME', 'is set but LEDGER_KAFKA_SASL_MECHANISM is not');
+    if (password !== '')
+      throw new ConfigError('LEDGER_KAFKA_SASL_PASSWORD', 'is set but LEDGER_KAFKA_SASL_MECHANISM is not');
+    return security;
+  }
+  if (username === '') throw new ConfigError('LEDGER_KAFKA_SASL_USERNAME', `is needed with SASL ${mechanism}`);
+  if (password === '') throw new ConfigError('LEDGER_KAFKA_SASL_PASSWORD', `is needed with SASL ${mechanism}`);
+  security.sasl = { mechanism: mechanism as 'plain' | 'scram-sha-256' | 'scram-sha-512', username, password };
+  return security;
 }
 
 function grpcTls(env: Env): LedgerConfig['grpc']['tls'] {

@@ -16,6 +16,7 @@ import { LEDGER_CONFIG } from '../../config/config.module';
 import { CurrencyRegistry } from '../../ledger/domain/currency';
 import { ProtoMapper } from '../../ledger/grpc/to-proto';
 import { LedgerStore } from '../../ledger/ports/ledger-store';
+import { kafkaSecurityOptions } from '../kafka/kafka-client';
 import { KafkaPublisher } from '../kafka/kafka-publisher';
 import { pgPool } from '../postgres/data-source';
 import { PostgresEventStore } from '../postgres/postgres-event-store';
@@ -253,6 +254,7 @@ function throttled(logger: Logger, what: string): (error: unknown, attempt: numb
           connectionTimeout: config.kafka.requestTimeoutMs,
           requestTimeout: config.kafka.requestTimeoutMs,
           retry: { retries: 2, initialRetryTime: 100, maxRetryTime: config.eventStore.retryBackoffMaxMs },
+          ...kafkaSecurityOptions(config.kafka.security),
         });
         return new KafkaPublisher(
           () => pgPool(db),
