@@ -1,8 +1,6 @@
-import Redis from 'ioredis';
-import { CurrencyRegistry } from '../../src/ledger/domain/currency';
-import { LuaScripts } from '../../src/infrastructure/redis/lua-scripts';
-import { RedisLedgerStore } from '../../src/infrastructure/redis/redis-ledger-store';
-import { PrivateRedis } from '../support/redis-server';
+import type Redis from 'ioredis';
+import type { RedisLedgerStore } from '../../src/infrastructure/redis/redis-ledger-store';
+import { type ScriptStore, startScriptStore } from '../support/script-store';
 
 /**
  * The id claim (which account an id belongs to) is taken in the same command that reads it. A
@@ -11,25 +9,14 @@ import { PrivateRedis } from '../support/redis-server';
  * the event store check, and the id must still be free for another account.
  */
 describe('id claims around the event store check (real Redis, the store without an event store)', () => {
-  let server: PrivateRedis;
   let redis: Redis;
   let store: RedisLedgerStore;
+  let scriptStore: ScriptStore | undefined;
   const ctx = { traceparent: '' };
 
   beforeAll(async () => {
-    server = await PrivateRedis.start();
-    redis = new Redis(server.port, '127.0.0.1', { lazyConnect: true });
-    await redis.connect();
-    const scripts = new LuaScripts(redis);
-    await scripts.loadAll();
-    store = new RedisLedgerStore(redis, scripts, new CurrencyRegistry(), {
-      buckets: 4,
-      idempotencyRetentionSeconds: 3600,
-      outboxMaxPerBucket: 1000,
-      reservationLocationCacheMax: 100,
-      idFilterBits: 1024,
-      idFilterHashes: 3,
-    });
+    scriptStore = await startScriptStore({ idFilterBits: 1024, idFilterHashes: 3 });
+    ({ redis, store } = scriptStore);
     for (const accountId of ['poor', 'rich']) {
       await store.openAccount({ accountId, currency: 'USD', overdraftLimit: 0n, metadata: {} }, ctx);
     }
@@ -40,8 +27,7 @@ describe('id claims around the event store check (real Redis, the store without 
   });
 
   afterAll(async () => {
-    redis?.disconnect();
-    await server?.stop();
+    await scriptStore?.close();
   });
 
   it('a reject after CHECK_PRIOR frees the id; the same id then holds on another account', async () => {

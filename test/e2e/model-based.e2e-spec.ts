@@ -1,10 +1,7 @@
 import fc from 'fast-check';
-import Redis from 'ioredis';
 import { LedgerError } from '../../src/ledger/domain/errors';
-import { CurrencyRegistry } from '../../src/ledger/domain/currency';
-import { LuaScripts } from '../../src/infrastructure/redis/lua-scripts';
-import { RedisLedgerStore } from '../../src/infrastructure/redis/redis-ledger-store';
-import { PrivateRedis } from '../support/redis-server';
+import type { RedisLedgerStore } from '../../src/infrastructure/redis/redis-ledger-store';
+import { type ScriptStore, startScriptStore } from '../support/script-store';
 
 /**
  * Random operation sequences on one account, run against the real scripts in a real Redis and
@@ -103,33 +100,18 @@ const sequence = fc.tuple(
 );
 
 describe('the Lua scripts against an in-memory model of the rules (random sequences, real Redis)', () => {
-  let server: PrivateRedis;
-  let redis: Redis;
   let store: RedisLedgerStore;
+  let scriptStore: ScriptStore | undefined;
   const ctx = { traceparent: '' };
   let run = 0;
 
   beforeAll(async () => {
-    server = await PrivateRedis.start();
-    redis = new Redis(server.port, '127.0.0.1', { lazyConnect: true });
-    await redis.connect();
-    const scripts = new LuaScripts(redis);
-    await scripts.loadAll();
-    store = new RedisLedgerStore(redis, scripts, new CurrencyRegistry(), {
-      buckets: 4,
-      idempotencyRetentionSeconds: 3600,
-      outboxMaxPerBucket: 1_000_000,
-      reservationLocationCacheMax: 1000,
-      idFilterBits: 1 << 16,
-      idFilterHashes: 4,
-    });
-    // The filters count as rebuilt: a new id needs no event store (there is none here).
-    for (let b = 0; b < 4; b++) await redis.set(`ledger:{b${b}}:idfilter:ready`, '1');
+    scriptStore = await startScriptStore({}, { filtersReady: true });
+    store = scriptStore.store;
   });
 
   afterAll(async () => {
-    redis?.disconnect();
-    await server?.stop();
+    await scriptStore?.close();
   });
 
   /** What the store answered: OK, REPLAY or the reject reason. */
