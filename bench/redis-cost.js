@@ -8,6 +8,7 @@
 // Refuses a database that holds keys. Resets the server's command statistics (CONFIG RESETSTAT).
 const Redis = require('ioredis');
 const { LuaScripts } = require('../dist/src/infrastructure/redis/lua-scripts');
+const { RedisKeys } = require('../dist/src/infrastructure/redis/redis-keys');
 const { RedisLedgerStore } = require('../dist/src/infrastructure/redis/redis-ledger-store');
 const { CurrencyRegistry } = require('../dist/src/ledger/domain/currency');
 
@@ -29,7 +30,8 @@ async function main([url, calls = '2000', luaDir]) {
       idFilterHashes: 7,
     });
     // The id filters count as rebuilt (no event store here): a new id is settled in Redis.
-    for (let b = 0; b < BUCKETS; b++) await redis.set(`ledger:{b${b}}:idfilter:ready`, '1');
+    const keys = new RedisKeys(BUCKETS);
+    for (let b = 0; b < BUCKETS; b++) await redis.set(keys.idFilterReadyOfBucket(b), '1');
     const ctx = { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' };
     await store.openAccount({ accountId: 'cost-1', currency: 'USD', overdraftLimit: 0n, metadata: {} }, ctx);
     await store.deposit(
