@@ -56,6 +56,8 @@ export interface LedgerConfig {
     partitions: number;
     /** bound on one produce request (events per send) */
     batchMax: number;
+    /** least time between two produce requests unless one is full (KafkaPublisherOptions.lingerMs) */
+    lingerMs: number;
     requestTimeoutMs: number;
     /** TLS and SASL towards the brokers (kafka-client.ts) */
     security: KafkaSecurity;
@@ -223,6 +225,7 @@ export function loadConfig(env: Env = process.env): LedgerConfig {
       clientId: text(env, 'LEDGER_KAFKA_CLIENT_ID', 'ledger'),
       partitions: integer(env, 'LEDGER_KAFKA_PARTITIONS', 12, 1, 1000),
       batchMax: integer(env, 'LEDGER_KAFKA_BATCH_MAX', 500, 1, 10_000),
+      lingerMs: integer(env, 'LEDGER_KAFKA_LINGER_MS', 100, 0, 5000),
       requestTimeoutMs: integer(env, 'LEDGER_KAFKA_REQUEST_TIMEOUT_MS', 5000, 100, 120_000),
       security: kafkaSecurity(env),
     },

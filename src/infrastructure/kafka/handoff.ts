@@ -29,6 +29,11 @@ export class Handoff {
     return this.batches.length === 0;
   }
 
+  /** events held */
+  get size(): number {
+    return this.events;
+  }
+
   /** Where the oldest batch starts (its afterSeq), if any. */
   get nextAfter(): number | undefined {
     return this.batches[0]?.afterSeq;

@@ -150,6 +150,7 @@ const OPTIONS: KafkaPublisherOptions = {
   safetyPollMs: 10_000,
   retryBackoffMaxMs: 10,
   handoffMax: 40,
+  lingerMs: 0,
 };
 
 const started: KafkaPublisher[] = [];
@@ -277,6 +278,31 @@ describe('KafkaPublisher', () => {
     await publisher.stop();
     expect(kafka.sent.map((s) => s.seq)).toEqual([1, 2, 6, 7]);
     expect(store.readBacks).toBe(1);
+  });
+
+  it('lingers between requests: hand-offs gather into one, a full request goes at once, stop sends the rest', async () => {
+    const store = new FakeStore();
+    const kafka = new FakeKafka();
+    const { publisher } = publisherOn(store, kafka, { lingerMs: 60_000 });
+    publisher.start();
+    await until('lock taken', () => store.readBacks === 1);
+    publisher.offer({ ...store.commit([1, 2, 3]), trace: '' });
+    // Nothing was sent for a long time: the first batch goes out at once.
+    await until('first batch out', () => store.watermark === 3);
+    publisher.offer({ ...store.commit([4, 5]), trace: '' });
+    publisher.offer({ ...store.commit([6]), trace: '' });
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(kafka.requests).toBe(1);
+    // 4..13 fill a request (batchMax 10): it goes without waiting out the linger.
+    publisher.offer({ ...store.commit(range(7, 13)), trace: '' });
+    await until('a full request out', () => store.watermark === 13);
+    expect(kafka.requests).toBe(2);
+    publisher.offer({ ...store.commit([14, 15]), trace: '' });
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(kafka.requests).toBe(2);
+    await publisher.stop();
+    expect(kafka.sent.map((s) => s.seq)).toEqual(range(1, 15));
+    expect(kafka.requests).toBe(3);
   });
 
   it('without the lock it publishes nothing and keeps nothing handed over', async () => {

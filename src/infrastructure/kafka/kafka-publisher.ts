@@ -24,6 +24,12 @@ export interface KafkaPublisherOptions {
   retryBackoffMaxMs: number;
   /** bound on committed events handed over and not yet published; past it a batch is read back from Postgres later */
   handoffMax: number;
+  /**
+   * A produce request follows the previous one after at least this long, unless a full request
+   * (batchMax) is waiting: the broker's cost is mostly per request, so a steady stream goes out
+   * in few large requests. Bounds how much later than Postgres an event reaches Kafka.
+   */
+  lingerMs: number;
 }
 
 export interface PublisherObserver {
@@ -64,6 +70,8 @@ export class KafkaPublisher {
   /** this process's relay is the leader: what is stored is handed over */
   private relayLeadsHere = false;
   private lastBacklogMs = 0;
+  /** when the last produce request started (ms), for lingerMs */
+  private lastSendMs = 0;
 
   constructor(
     private readonly pool: () => Pool,
@@ -134,6 +142,7 @@ export class KafkaPublisher {
           await this.ensureTopic();
           connected = true;
         }
+        await this.linger();
         const published = await this.publishOnce();
         failures = 0;
         // Nothing handed over for a while: look in Postgres (another instance's relay, a lost hand-off).
@@ -216,6 +225,7 @@ export class KafkaPublisher {
   }
 
   private async send(round: Round): Promise<void> {
+    this.lastSendMs = Date.now();
     const start = process.hrtime.bigint();
     const events = round.events.map((e) => e.event);
     await this.observer.traced(events, round.traces, () =>
@@ -230,6 +240,27 @@ export class KafkaPublisher {
       }),
     );
     this.observer.produced(events.length, Number(process.hrtime.bigint() - start) / 1e9);
+  }
+
+  /**
+   * Until lingerMs after the last request started, so that hand-offs gather into one request;
+   * not while a full request waits, a read-back is due (catching up) or on stop.
+   */
+  private linger(): Promise<void> {
+    const waitMs = this.lastSendMs + this.options.lingerMs - Date.now();
+    const full = (): boolean => !this.running || this.handoff.size >= this.options.batchMax;
+    if (waitMs <= 0 || this.readBackDue || this.handoff.empty || full()) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, waitMs);
+      this.wake = () => {
+        if (full()) done();
+      };
+    });
   }
 
   /** Until a hand-off arrives or stop (true), at most `ms` (false). */

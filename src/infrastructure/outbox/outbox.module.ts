@@ -269,6 +269,7 @@ function throttled(logger: Logger, what: string): (error: unknown, attempt: numb
             safetyPollMs: 1000,
             retryBackoffMaxMs: config.eventStore.retryBackoffMaxMs,
             handoffMax: config.kafka.batchMax * 8,
+            lingerMs: config.kafka.lingerMs,
           },
           {
             produced: (count, seconds) => telemetry?.kafkaProduce(seconds, true, count),
