@@ -28,7 +28,7 @@ describe('kafkajs connection at rest (patched request queue)', () => {
     let fromRequestQueue = 0;
     const spy = ((handler: () => void, ms?: number, ...args: unknown[]) => {
       if (new Error().stack?.includes('requestQueue')) fromRequestQueue++;
-      return original(handler, ms, ...args);
+      return Reflect.apply(original, undefined, [handler, ms, ...args]) as ReturnType<typeof setTimeout>;
     }) as typeof setTimeout;
     global.setTimeout = Object.assign(spy, original);
     try {

@@ -1,6 +1,5 @@
 import type Redis from 'ioredis';
 import type { CurrencyRegistry } from '../../ledger/domain/currency';
-import { LedgerError } from '../../ledger/domain/errors';
 import { formatMinor } from '../../ledger/domain/money';
 import {
   type AccountResult,
@@ -24,6 +23,7 @@ import { metadataJson, parameterHash, scopedId } from './call-identity';
 import type { IdFilterOptions } from './id-filter';
 import { PriorCheckNeeded, idempotentArgs, idempotentKeys } from './idempotent-call';
 import type { LuaScripts } from './lua-scripts';
+import { LiveReads } from './live-reads';
 import { RedisKeys } from './redis-keys';
 import { guardRedis } from './redis-errors';
 import { type IdempotentScriptCall, type ScriptCall, ScriptCalls } from './script-calls';
@@ -34,9 +34,9 @@ import {
   pendingEvents,
   reservationResultOf,
   toAccount,
-  toReservation,
 } from './script-replies';
 import { ReservationLocator } from './reservation-locator';
+import { RestoringCalls } from './restoring-calls';
 import { StoredAnswers } from './stored-answers';
 
 export interface RedisLedgerStoreOptions extends IdFilterOptions {
@@ -52,16 +52,18 @@ export interface RedisLedgerStoreOptions extends IdFilterOptions {
  * each script's KEYS and ARGV; scripts keyed by a client id run wrapped in
  * lua/lib/idempotent.lua (id claim + id filter + the step, one round trip), and only an id the
  * filter cannot rule out costs an event store lookup (`once`). Accounts and reservations Redis
- * lost are rebuilt from the event store (`withRestore`, `endedReservation`).
+ * lost are rebuilt from the event store, ended ones answered from it (RestoringCalls).
  */
 export class RedisLedgerStore extends LedgerStore {
   private readonly keys: RedisKeys;
   private readonly calls: ScriptCalls;
   private readonly reservations: ReservationLocator;
   private readonly stored: StoredAnswers | undefined;
+  private readonly restoring: RestoringCalls;
+  private readonly live: LiveReads;
 
   constructor(
-    private readonly redis: Redis,
+    redis: Redis,
     private readonly scripts: LuaScripts,
     private readonly currencies: CurrencyRegistry,
     private readonly options: RedisLedgerStoreOptions,
@@ -79,6 +81,8 @@ export class RedisLedgerStore extends LedgerStore {
       recovery,
     );
     this.stored = recovery ? new StoredAnswers(recovery) : undefined;
+    this.restoring = new RestoringCalls(recovery, this.stored);
+    this.live = new LiveReads(redis, this.keys);
   }
 
   private readonly renderMoney = (minor: bigint, currency: string): string =>
@@ -116,43 +120,6 @@ export class RedisLedgerStore extends LedgerStore {
       if (answer !== undefined) return answer;
     }
     return toResult(await run(true));
-  }
-
-  /**
-   * Runs `work`; if Redis does not know an account (or a reservation) the event store may know
-   * (Redis flushed, restarted, a new node), rebuilds the accounts and runs it once more.
-   */
-  private async withRestore<T>(accountIds: readonly string[], work: () => Promise<T>): Promise<T> {
-    try {
-      return await work();
-    } catch (error) {
-      const missing =
-        error instanceof LedgerError &&
-        (error.reason === 'ACCOUNT_NOT_FOUND' || error.reason === 'RESERVATION_NOT_FOUND');
-      if (!missing || !this.recovery) throw error;
-      let restored = false;
-      for (const accountId of accountIds) {
-        if (await guardPostgres(this.recovery.restore(accountId))) restored = true;
-      }
-      if (!restored) throw error;
-      return work();
-    }
-  }
-
-  /** Runs `work`; a reservation Redis does not hold may have ended long ago (StoredAnswers). */
-  private async endedReservation(
-    reservationId: string,
-    releasing: boolean,
-    work: () => Promise<ReservationResult>,
-  ): Promise<ReservationResult> {
-    try {
-      return await work();
-    } catch (error) {
-      if (!(error instanceof LedgerError && error.reason === 'RESERVATION_NOT_FOUND') || !this.stored) throw error;
-      const answer = await this.stored.endedReservation(reservationId, releasing);
-      if (!answer) throw error;
-      return answer;
-    }
   }
 
   async openAccount(input: OpenAccountInput, ctx: CallContext): Promise<AccountResult> {
@@ -201,7 +168,7 @@ export class RedisLedgerStore extends LedgerStore {
       requestHash,
       traceparent: ctx.traceparent,
     });
-    return this.withRestore([input.accountId], () =>
+    return this.restoring.withRestore([input.accountId], () =>
       this.once(
         call,
         (prior) => this.stored!.account(prior, requestHash),
@@ -228,7 +195,7 @@ export class RedisLedgerStore extends LedgerStore {
       meta: metadata,
     });
     const call = this.calls.transfer({ ...input, metadataJson: metadata, requestHash, traceparent: ctx.traceparent });
-    return this.withRestore([input.fromAccountId, input.toAccountId], () =>
+    return this.restoring.withRestore([input.fromAccountId, input.toAccountId], () =>
       this.once(
         call,
         // Only one side stored yet: the original is still in flight; Redis answers the replay.
@@ -255,7 +222,7 @@ export class RedisLedgerStore extends LedgerStore {
       ttl: input.ttlSeconds,
     });
     const call = this.calls.reserve({ ...input, requestHash, traceparent: ctx.traceparent });
-    const result = await this.withRestore([input.accountId], () =>
+    const result = await this.restoring.withRestore([input.accountId], () =>
       this.once(
         call,
         (prior) => this.stored!.reservation(prior, requestHash, input.reservationId),
@@ -291,8 +258,8 @@ export class RedisLedgerStore extends LedgerStore {
     reservationId: string,
     requestHash: string,
   ): Promise<ReservationResult> {
-    return this.endedReservation(reservationId, false, () =>
-      this.withRestore([call.target.accountId], () =>
+    return this.restoring.orEnded(reservationId, false, () =>
+      this.restoring.withRestore([call.target.accountId], () =>
         this.once(
           call,
           (prior) => this.stored!.reservation(prior, requestHash, reservationId),
@@ -305,47 +272,19 @@ export class RedisLedgerStore extends LedgerStore {
   async release(input: ReleaseInput, ctx: CallContext): Promise<ReservationResult> {
     const accountId = await this.reservations.accountOf(input.reservationId);
     const call = this.calls.release({ ...input, accountId, traceparent: ctx.traceparent });
-    return this.endedReservation(input.reservationId, true, async () =>
-      reservationResultOf(await this.withRestore([accountId], () => this.apply(call))),
+    return this.restoring.orEnded(input.reservationId, true, async () =>
+      reservationResultOf(await this.restoring.withRestore([accountId], () => this.apply(call))),
     );
   }
 
-  async getAccount(accountId: string): Promise<AccountSnapshot> {
-    return this.withRestore([accountId], async () => {
-      const fields = await guardRedis(this.redis.hgetall(this.keys.account(accountId)));
-      if (fields['id'] === undefined) throw new LedgerError('ACCOUNT_NOT_FOUND', `account ${accountId} does not exist`);
-      return toAccount(fields as unknown as Parameters<typeof toAccount>[0]);
-    });
+  getAccount(accountId: string): Promise<AccountSnapshot> {
+    return this.restoring.withRestore([accountId], () => this.live.account(accountId));
   }
 
   async getReservation(reservationId: string): Promise<ReservationResult> {
     const accountId = await this.reservations.accountOf(reservationId);
-    try {
-      return await this.withRestore([accountId], () => this.liveReservation(accountId, reservationId));
-    } catch (error) {
-      if (!(error instanceof LedgerError && error.reason === 'RESERVATION_NOT_FOUND') || !this.stored) throw error;
-      // Ended before the newest snapshot, so not restored into Redis: read it from the store.
-      const stored = await this.stored.readEnded(reservationId);
-      if (!stored) throw error;
-      return stored;
-    }
-  }
-
-  private async liveReservation(accountId: string, reservationId: string): Promise<ReservationResult> {
-    const [accountFields, reservationFields] = await guardRedis(
-      Promise.all([
-        this.redis.hgetall(this.keys.account(accountId)),
-        this.redis.hgetall(this.keys.reservation(accountId, reservationId)),
-      ]),
+    return this.restoring.orReadEnded(reservationId, () =>
+      this.restoring.withRestore([accountId], () => this.live.reservation(accountId, reservationId)),
     );
-    if (reservationFields['id'] === undefined || accountFields['id'] === undefined) {
-      throw new LedgerError('RESERVATION_NOT_FOUND', `reservation ${reservationId} does not exist`);
-    }
-    return {
-      reservation: toReservation(reservationFields as unknown as Parameters<typeof toReservation>[0]),
-      account: toAccount(accountFields as unknown as Parameters<typeof toAccount>[0]),
-      replayed: false,
-      events: [],
-    };
   }
 }
