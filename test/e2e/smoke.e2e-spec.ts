@@ -10,6 +10,28 @@ describe('smoke: open, deposit, reserve, commit, release over gRPC', () => {
     await ledger.close();
   });
 
+  it('hands every LedgerService method straight from grpc-js to the controller (the walk below goes that way)', () => {
+    expect([...ledger.app.directlyDispatched].sort()).toEqual(
+      [
+        'AmendReservation',
+        'CloseAccount',
+        'CommitReservation',
+        'Deposit',
+        'FreezeAccount',
+        'GetAccount',
+        'GetBalanceAt',
+        'GetReservation',
+        'ListAccountEvents',
+        'OpenAccount',
+        'ReleaseReservation',
+        'Reserve',
+        'Transfer',
+        'UnfreezeAccount',
+        'Withdraw',
+      ].map((m) => `/ledger.v1.LedgerService/${m}`),
+    );
+  });
+
   it('walks a reservation through its life', async () => {
     const account = uid('acct');
     const c = ledger.client;

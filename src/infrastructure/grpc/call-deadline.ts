@@ -38,20 +38,33 @@ export function callerGaveUp(call: CallLike | undefined, nowMs: number = Date.no
 }
 
 /**
- * The controller's first interceptor: a call whose caller already gave up (its deadline passed
- * while it queued, or it cancelled) does no work at all, so it cannot apply a change nobody will
- * see answered. (The change of a call whose deadline passes later is still applied: retrying
- * with the same id is the contract.) The others run with their deadline in callerDeadlineMs().
+ * A call whose caller already gave up (its deadline passed while it queued, or it cancelled)
+ * does no work at all, so it cannot apply a change nobody will see answered. (The change of a
+ * call whose deadline passes later is still applied: retrying with the same id is the contract.)
+ */
+export function refuseIfAbandoned(call: CallLike | undefined): void {
+  const code = callerGaveUp(call);
+  if (code !== undefined) {
+    const message = `${status[code]}: the caller gave up before the call started; nothing was done`;
+    throw new RpcException({ code, message, details: message });
+  }
+}
+
+/** Runs `work` with the call's deadline at hand (callerDeadlineMs). */
+export function withCallerDeadline<T>(call: CallLike | undefined, work: () => T): T {
+  const deadline = deadlineMs(call);
+  return deadline === Number.POSITIVE_INFINITY ? work() : deadlines.run(deadline, work);
+}
+
+/**
+ * The controller's first interceptor: refuseIfAbandoned, then the handler runs with its deadline
+ * in callerDeadlineMs().
  */
 @Injectable()
 export class RefuseAbandonedCalls implements NestInterceptor {
   intercept(ctx: ExecutionContext, next: CallHandler): Observable<unknown> {
     const call = ctx.getArgByIndex<CallLike | undefined>(2);
-    const code = callerGaveUp(call);
-    if (code !== undefined) {
-      const message = `${status[code]}: the caller gave up before the call started; nothing was done`;
-      throw new RpcException({ code, message, details: message });
-    }
+    refuseIfAbandoned(call);
     const deadline = deadlineMs(call);
     if (deadline === Number.POSITIVE_INFINITY) return next.handle();
     // The handler runs with the deadline at hand (callerDeadlineMs).

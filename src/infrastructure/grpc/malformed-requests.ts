@@ -40,14 +40,18 @@ export function markMalformedRequests(definition: Record<string, unknown>): void
   }
 }
 
-/** The controller's first interceptor: a marked request fails with INVALID_ARGUMENT before the handler runs. */
+/** A marked request fails with INVALID_ARGUMENT before the handler runs. */
+export function rejectIfMalformed(request: unknown): void {
+  if (typeof request === 'object' && request !== null && MALFORMED in request) {
+    throw new LedgerError('INVALID_ARGUMENT', (request as MalformedRequest)[MALFORMED]);
+  }
+}
+
+/** The controller's interceptor of rejectIfMalformed. */
 @Injectable()
 export class RejectMalformedRequests implements NestInterceptor {
   intercept(ctx: ExecutionContext, next: CallHandler): Observable<unknown> {
-    const request = ctx.getArgByIndex<unknown>(0);
-    if (typeof request === 'object' && request !== null && MALFORMED in request) {
-      throw new LedgerError('INVALID_ARGUMENT', (request as MalformedRequest)[MALFORMED]);
-    }
+    rejectIfMalformed(ctx.getArgByIndex<unknown>(0));
     return next.handle();
   }
 }

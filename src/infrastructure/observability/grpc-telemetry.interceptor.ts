@@ -53,6 +53,14 @@ interface GrpcCallLike {
   getPath?: () => string;
 }
 
+/** One call being observed (GrpcTelemetryInterceptor.begin). */
+interface ObservedCall {
+  run<T>(work: () => T): T;
+  settle(error: unknown, failure: CallFailure | undefined, result: GrpcStatus, reply: unknown): void;
+  succeeded(reply: unknown): void;
+  failed(error: unknown): void;
+}
+
 /** Per RPC method: its labels and pre-bound metric children (bounded: one per registered method). */
 interface MethodTelemetry {
   service: string;
@@ -109,70 +117,103 @@ export class GrpcTelemetryInterceptor implements NestInterceptor {
     const metadata = ctx.getArgByIndex<CallMetadata>(1);
     const call = ctx.getArgByIndex<CallLike | undefined>(2);
     return new Observable((subscriber) => {
-      const start = performance.now();
-      let span: Span | undefined;
-      let callContext = context.active();
-      if (this.perCall) {
-        method.started.inc();
-        method.inFlight++;
-        if (this.tracing.enabled) {
-          const parent = propagation.extract(ROOT_CONTEXT, metadata, grpcMetadataGetter);
-          span = this.tracing.tracer.startSpan(
-            method.spanName,
-            {
-              kind: SpanKind.SERVER,
-              attributes: { 'rpc.system': 'grpc', 'rpc.service': method.service, 'rpc.method': method.method },
-            },
-            parent,
-          );
-          callContext = trace.setSpan(parent, span);
-        }
-      }
-      let settled = false;
+      const observed = this.begin(method, metadata, call);
       let reply: unknown;
-      const settle = (error: unknown, failure: CallFailure | undefined, result: GrpcStatus): void => {
-        if (settled) return;
-        settled = true;
-        // A caller that went away (deadline, cancel) saw that, not our answer: counted as it saw it.
-        const code = callerGaveUp(call) ?? result;
-        const seconds = (performance.now() - start) / 1000;
-        if (this.perCall) this.record(method, seconds, code, failure, reply);
-        if (span) {
-          span.setAttribute('rpc.grpc.status_code', code);
-          if (failure) recordFailure(span, failure.reason, error, failure.fault);
-          else if (code !== GrpcStatus.OK) span.setStatus({ code: SpanStatusCode.ERROR, message: grpcCodeName(code) });
-          else if (isReplayed(reply)) span.setAttribute('ledger.replayed', true);
-        }
-        if (failure) this.logFailure(method, error, failure, seconds, span, metadata);
-        span?.end();
-      };
       let subscription: { unsubscribe(): void } | undefined;
-      const subscribe = (): void => {
+      observed.run(() => {
         subscription = next.handle().subscribe({
           next: (value) => {
             reply = value;
             subscriber.next(value);
           },
           error: (error: unknown) => {
-            const failure = classifyFailure(error);
-            settle(error, failure, failure.code);
+            observed.failed(error);
             subscriber.error(error);
           },
           complete: () => {
-            settle(undefined, undefined, GrpcStatus.OK);
+            observed.succeeded(reply);
             subscriber.complete();
           },
         });
-      };
-      // The handler runs in the call's trace context and log context (req_id of its lines).
-      if (this.perCall) withCallLogContext(metadata, () => context.with(callContext, subscribe));
-      else subscribe();
+      });
       return () => {
         subscription?.unsubscribe();
         // Torn down before it completed: the caller went away (deadline or cancel).
-        settle(undefined, undefined, GrpcStatus.CANCELLED);
+        observed.settle(undefined, undefined, GrpcStatus.CANCELLED, undefined);
       };
     });
+  }
+
+  /**
+   * The same for a call dispatched without Nest's pipeline (DirectDispatch): `work` runs in the
+   * call's trace and log context; its result or error is recorded, then passed on.
+   */
+  async around<T>(
+    path: string,
+    metadata: CallMetadata,
+    call: CallLike | undefined,
+    work: () => Promise<T>,
+  ): Promise<T> {
+    const observed = this.begin(this.methodOfPath(path), metadata, call);
+    let reply: T;
+    try {
+      reply = await observed.run(work);
+    } catch (error) {
+      observed.failed(error);
+      throw error;
+    }
+    observed.succeeded(reply);
+    return reply;
+  }
+
+  /** Starts observing one call: counted, timed, in a SERVER span when traced. */
+  private begin(method: MethodTelemetry, metadata: CallMetadata, call: CallLike | undefined): ObservedCall {
+    const start = performance.now();
+    let span: Span | undefined;
+    let callContext = context.active();
+    if (this.perCall) {
+      method.started.inc();
+      method.inFlight++;
+      if (this.tracing.enabled) {
+        const parent = propagation.extract(ROOT_CONTEXT, metadata, grpcMetadataGetter);
+        span = this.tracing.tracer.startSpan(
+          method.spanName,
+          {
+            kind: SpanKind.SERVER,
+            attributes: { 'rpc.system': 'grpc', 'rpc.service': method.service, 'rpc.method': method.method },
+          },
+          parent,
+        );
+        callContext = trace.setSpan(parent, span);
+      }
+    }
+    let settled = false;
+    const settle = (error: unknown, failure: CallFailure | undefined, result: GrpcStatus, reply: unknown): void => {
+      if (settled) return;
+      settled = true;
+      // A caller that went away (deadline, cancel) saw that, not our answer: counted as it saw it.
+      const code = callerGaveUp(call) ?? result;
+      const seconds = (performance.now() - start) / 1000;
+      if (this.perCall) this.record(method, seconds, code, failure, reply);
+      if (span) {
+        span.setAttribute('rpc.grpc.status_code', code);
+        if (failure) recordFailure(span, failure.reason, error, failure.fault);
+        else if (code !== GrpcStatus.OK) span.setStatus({ code: SpanStatusCode.ERROR, message: grpcCodeName(code) });
+        else if (isReplayed(reply)) span.setAttribute('ledger.replayed', true);
+      }
+      if (failure) this.logFailure(method, error, failure, seconds, span, metadata);
+      span?.end();
+    };
+    return {
+      // The handler runs in the call's trace context and log context (req_id of its lines).
+      run: (work) => (this.perCall ? withCallLogContext(metadata, () => context.with(callContext, work)) : work()),
+      settle,
+      succeeded: (reply) => settle(undefined, undefined, GrpcStatus.OK, reply),
+      failed: (error) => {
+        const failure = classifyFailure(error);
+        settle(error, failure, failure.code, undefined);
+      },
+    };
   }
 
   private record(
@@ -242,6 +283,15 @@ export class GrpcTelemetryInterceptor implements NestInterceptor {
     }
   }
 
+  private methodOfPath(path: string): MethodTelemetry {
+    let method = this.methods.get(path);
+    if (!method) {
+      method = this.describe(path, undefined);
+      this.methods.set(path, method);
+    }
+    return method;
+  }
+
   private methodOf(ctx: ExecutionContext): MethodTelemetry {
     const call = ctx.getArgByIndex<GrpcCallLike | undefined>(2);
     const path = typeof call?.getPath === 'function' ? call.getPath() : undefined;
@@ -254,11 +304,11 @@ export class GrpcTelemetryInterceptor implements NestInterceptor {
     return method;
   }
 
-  private describe(path: string | undefined, ctx: ExecutionContext): MethodTelemetry {
+  private describe(path: string | undefined, ctx: ExecutionContext | undefined): MethodTelemetry {
     // "/ledger.v1.LedgerService/Reserve" -> service "ledger.v1.LedgerService", method "Reserve"
     const match = path ? /^\/([^/]+)\/([^/]+)$/.exec(path) : null;
-    const service = match?.[1] ?? ctx.getClass().name;
-    const name = match?.[2] ?? ctx.getHandler().name;
+    const service = match?.[1] ?? ctx?.getClass().name ?? 'unknown';
+    const name = match?.[2] ?? ctx?.getHandler().name ?? path ?? 'unknown';
     const type = (path && this.methodTypes.get(path)) || 'unary';
     const labels: [string, string, string] = [service, name, type];
     const m = this.metrics;
@@ -288,7 +338,7 @@ export function errorFields(error: unknown): Record<string, unknown> {
   };
 }
 
-type CallMetadata = Parameters<typeof grpcMetadataGetter.get>[0];
+export type CallMetadata = Parameters<typeof grpcMetadataGetter.get>[0];
 
 function isReplayed(reply: unknown): boolean {
   return typeof reply === 'object' && reply !== null && (reply as { replayed?: unknown }).replayed === true;

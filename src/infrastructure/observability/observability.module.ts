@@ -71,7 +71,7 @@ export class ObservabilityModule implements OnApplicationShutdown {
           useFactory: (metrics: LedgerMetrics, tracing: Tracing) => new OutboxTelemetry(metrics, tracing),
         },
         {
-          provide: APP_INTERCEPTOR,
+          provide: GrpcTelemetryInterceptor,
           inject: [LedgerMetrics, Tracing, PinoLogger],
           useFactory: (metrics: LedgerMetrics, tracing: Tracing, logger: PinoLogger) => {
             logger.setContext('grpc');
@@ -80,8 +80,18 @@ export class ObservabilityModule implements OnApplicationShutdown {
             return new GrpcTelemetryInterceptor(metrics, tracing, logger, perCall, types);
           },
         },
+        // Nest's pipeline and the direct dispatch (dispatchDirectly) share the one instance.
+        { provide: APP_INTERCEPTOR, useExisting: GrpcTelemetryInterceptor },
       ],
-      exports: [LedgerMetrics, Tracing, CommandSteps, RedisTelemetry, PostgresTelemetry, OutboxTelemetry],
+      exports: [
+        LedgerMetrics,
+        Tracing,
+        CommandSteps,
+        RedisTelemetry,
+        PostgresTelemetry,
+        OutboxTelemetry,
+        GrpcTelemetryInterceptor,
+      ],
     };
   }
 
