@@ -45,10 +45,11 @@ import { ProtoMapper } from './to-proto';
 
 /**
  * ledger.v1.LedgerService over gRPC. It only translates: request -> command or query, result ->
- * reply (calls whose caller already gave up, and request bytes that do not decode, are refused
- * first: RefuseAbandonedCalls, RejectMalformedRequests). Errors
- * become statuses in GrpcExceptionFilter. Each command runs, with the mapping of
- * its result, as one traced and timed unit named after it (CommandSteps).
+ * reply. grpc-js calls it through dispatchDirectly (direct-dispatch.ts), which first refuses
+ * calls whose caller already gave up and request bytes that do not decode, and turns errors into
+ * statuses (the same steps as the interceptors and filter below, which Nest's pipeline would
+ * run). Each command runs, with the mapping of its result, as one traced and timed unit named
+ * after it (CommandSteps).
  */
 @Controller()
 @UseInterceptors(RefuseAbandonedCalls, RejectMalformedRequests)
