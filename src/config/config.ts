@@ -67,6 +67,8 @@ export interface LedgerConfig {
     ackMode: 'durable' | 'fast';
     /** bound on the wait for durability; past it the call fails with UNAVAILABLE (safe to retry) */
     durableAckTimeoutMs: number;
+    /** durable mode: once a call has waited this long for its events, new mutations are refused (DurableGate) */
+    durableShedAfterMs: number;
     /** bound on outbox entries the relay appends in one Postgres transaction */
     relayBatchMax: number;
     /** how long one relay read blocks on an empty outbox */
@@ -232,6 +234,7 @@ export function loadConfig(env: Env = process.env): LedgerConfig {
     eventStore: {
       ackMode: oneOf(env, 'LEDGER_ACK_MODE', 'durable', ['durable', 'fast']) as 'durable' | 'fast',
       durableAckTimeoutMs: integer(env, 'LEDGER_DURABLE_ACK_TIMEOUT_MS', 5000, 10, 60_000),
+      durableShedAfterMs: shedAfter(env),
       relayBatchMax: integer(env, 'LEDGER_RELAY_BATCH_MAX', 500, 1, 10_000),
       relayBlockMs: integer(env, 'LEDGER_RELAY_BLOCK_MS', 100, 1, 10_000),
       relayLeaseMs: integer(env, 'LEDGER_RELAY_LEASE_MS', 5000, 500, 600_000),
@@ -262,6 +265,19 @@ function readableFile(env: Env, name: string): string | undefined {
  * LEDGER_KAFKA_SASL_MECHANISM (plain, scram-sha-256, scram-sha-512) with _USERNAME and _PASSWORD.
  * SASL without TLS (SASL_PLAINTEXT) is allowed: some networks encrypt below Kafka.
  */
+/**
+ * LEDGER_DURABLE_SHED_AFTER_MS (default: 40% of the durable-ack timeout): refusing only once the
+ * waits exceed the timeout would refuse too late to help the calls already applied.
+ */
+function shedAfter(env: Env): number {
+  const timeoutMs = integer(env, 'LEDGER_DURABLE_ACK_TIMEOUT_MS', 5000, 10, 60_000);
+  const ms = integer(env, 'LEDGER_DURABLE_SHED_AFTER_MS', Math.round(timeoutMs * 0.4), 10, 60_000);
+  if (ms >= timeoutMs) {
+    throw new ConfigError('LEDGER_DURABLE_SHED_AFTER_MS', `must be below LEDGER_DURABLE_ACK_TIMEOUT_MS (${timeoutMs})`);
+  }
+  return ms;
+}
+
 function kafkaSecurity(env: Env): KafkaSecurity {
   const tlsOn = flag(env, 'LEDGER_KAFKA_TLS', false);
   const caFile = readableFile(env, 'LEDGER_KAFKA_TLS_CA_FILE');

@@ -28,6 +28,23 @@ function store(): {
 }
 
 describe('DurabilityWaiter', () => {
+  it('knows how long the longest-waiting call has waited (0 when none waits)', async () => {
+    const waiter = new DurabilityWaiter(OPTIONS, store().lookup);
+    expect(waiter.oldestWaitMs()).toBe(0);
+    const first = waiter.waitFor(['e1']);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    const second = waiter.waitFor(['e2']);
+    const now = Date.now();
+    expect(waiter.oldestWaitMs(now)).toBeGreaterThanOrEqual(25);
+    waiter.onStored(['e1']);
+    await first;
+    // The first is done: the second is now the longest-waiting, and it only just began.
+    expect(waiter.oldestWaitMs(now)).toBeLessThan(25);
+    waiter.onStored(['e2']);
+    await second;
+    expect(waiter.oldestWaitMs()).toBe(0);
+  });
+
   it('answers at once for events reported before the call waits, naming the batch that stored them', async () => {
     const pg = store();
     const waiter = new DurabilityWaiter(OPTIONS, pg.lookup);

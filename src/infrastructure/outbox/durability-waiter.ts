@@ -53,6 +53,9 @@ export class DurabilityWaiter {
   /** event ids waited for, in the order the waits began */
   private readonly waiting = new Map<string, Waiting>();
   private calls = 0;
+  /** when each waiting call began to wait (ms), in that order: the first is the oldest */
+  private readonly waitStarts = new Map<number, number>();
+  private nextWait = 0;
   private pollTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -85,6 +88,8 @@ export class DurabilityWaiter {
       throw new LedgerError('OVERLOADED', 'too many calls waiting for durability; retry with the same id');
     }
     this.calls++;
+    const waitId = this.nextWait++;
+    this.waitStarts.set(waitId, Date.now());
     const mine = new Map<string, Waker>();
     let polled = false;
     let timer: NodeJS.Timeout | undefined;
@@ -131,6 +136,7 @@ export class DurabilityWaiter {
     } finally {
       clearTimeout(timer);
       this.calls--;
+      this.waitStarts.delete(waitId);
       for (const [id, wake] of mine) {
         const entry = this.waiting.get(id);
         if (!entry) continue;
@@ -138,6 +144,15 @@ export class DurabilityWaiter {
         if (entry.wakers.size === 0) this.waiting.delete(id);
       }
     }
+  }
+
+  /**
+   * How long the longest-waiting call has waited so far (0: none waits): how far behind the
+   * event store's confirmations are, since the relay stores in the order calls applied.
+   */
+  oldestWaitMs(now = Date.now()): number {
+    for (const started of this.waitStarts.values()) return Math.max(0, now - started);
+    return 0;
   }
 
   private settle(eventIds: Iterable<string>, batch: string, polled: boolean): void {

@@ -144,7 +144,12 @@ function throttled(logger: Logger, what: string): (error: unknown, attempt: numb
           callerDeadlineMs,
         );
         // Fast mode keeps taking calls through a Postgres outage (the outbox absorbs it).
-        return config.eventStore.ackMode === 'durable' ? new DurableGate(acknowledging, probe) : acknowledging;
+        return config.eventStore.ackMode === 'durable'
+          ? new DurableGate(acknowledging, probe, {
+              waitedMs: () => waiter.oldestWaitMs(),
+              limitMs: config.eventStore.durableShedAfterMs,
+            })
+          : acknowledging;
       },
     },
     {

@@ -24,6 +24,13 @@ import type { EventStoreProbe } from './event-store-probe';
  * the durable-ack timeout). Calls already waiting for their events to be stored when it stops
  * answering fail at once too, as the timeout would have failed them later (their change is in
  * Redis and will be stored: a retry with the same id answers it). Reads go through.
+ *
+ * The same while the event store is reachable but far behind (the relay cannot keep up, e.g.
+ * more calls than this machine can store): once a call has waited `behind.limitMs` for its
+ * events, a new mutation would wait longer still and most likely fail at the durable-ack
+ * timeout after its change was applied, so it is refused up front and changes nothing. The
+ * refused calls' work is not done, the relay catches up, and calls are taken again: the service
+ * keeps answering at what it can store instead of applying everything and confirming nothing.
  */
 export class DurableGate extends LedgerStore {
   /** rejecters of the mutations under way: bounded by the calls in flight */
@@ -32,6 +39,11 @@ export class DurableGate extends LedgerStore {
   constructor(
     private readonly live: LedgerStore,
     private readonly probe: EventStoreProbe,
+    /** how long the longest-waiting call has waited for its events, and the most taken before refusing */
+    private readonly behind: { waitedMs: () => number; limitMs: number } = {
+      waitedMs: () => 0,
+      limitMs: Number.POSITIVE_INFINITY,
+    },
   ) {
     super();
     probe.onUnreachable(() => {
@@ -54,6 +66,15 @@ export class DurableGate extends LedgerStore {
         new LedgerError(
           'DEPENDENCY_UNAVAILABLE',
           'the event store is unreachable, so no call can be made durable; nothing was applied, retry with the same id',
+        ),
+      );
+    }
+    const waited = this.behind.waitedMs();
+    if (waited > this.behind.limitMs) {
+      return Promise.reject(
+        new LedgerError(
+          'DEPENDENCY_UNAVAILABLE',
+          `the event store is ${waited} ms behind in confirming calls, so this one would not be confirmed in time; nothing was applied, retry with the same id after a backoff`,
         ),
       );
     }
