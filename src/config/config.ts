@@ -266,12 +266,13 @@ function readableFile(env: Env, name: string): string | undefined {
  * SASL without TLS (SASL_PLAINTEXT) is allowed: some networks encrypt below Kafka.
  */
 /**
- * LEDGER_DURABLE_SHED_AFTER_MS (default: 40% of the durable-ack timeout): refusing only once the
- * waits exceed the timeout would refuse too late to help the calls already applied.
+ * LEDGER_DURABLE_SHED_AFTER_MS (default: 70% of the durable-ack timeout): a new call waits about
+ * as long as the longest wait so far, so past this it would most likely time out; refusing
+ * earlier turns a passing backlog into refusals.
  */
 function shedAfter(env: Env): number {
   const timeoutMs = integer(env, 'LEDGER_DURABLE_ACK_TIMEOUT_MS', 5000, 10, 60_000);
-  const ms = integer(env, 'LEDGER_DURABLE_SHED_AFTER_MS', Math.round(timeoutMs * 0.4), 10, 60_000);
+  const ms = integer(env, 'LEDGER_DURABLE_SHED_AFTER_MS', Math.round(timeoutMs * 0.7), 10, 60_000);
   if (ms >= timeoutMs) {
     throw new ConfigError('LEDGER_DURABLE_SHED_AFTER_MS', `must be below LEDGER_DURABLE_ACK_TIMEOUT_MS (${timeoutMs})`);
   }
