@@ -184,6 +184,7 @@ function assets(env: Env, name: string): string {
 }
 
 export function loadConfig(env: Env = process.env): LedgerConfig {
+  const durableAckTimeoutMs = integer(env, 'LEDGER_DURABLE_ACK_TIMEOUT_MS', 5000, 10, 60_000);
   return {
     grpc: {
       address: hostPort(env, 'LEDGER_GRPC_ADDRESS', '127.0.0.1:50051'),
@@ -233,8 +234,8 @@ export function loadConfig(env: Env = process.env): LedgerConfig {
     },
     eventStore: {
       ackMode: oneOf(env, 'LEDGER_ACK_MODE', 'durable', ['durable', 'fast']) as 'durable' | 'fast',
-      durableAckTimeoutMs: integer(env, 'LEDGER_DURABLE_ACK_TIMEOUT_MS', 5000, 10, 60_000),
-      durableShedAfterMs: shedAfter(env),
+      durableAckTimeoutMs,
+      durableShedAfterMs: shedAfter(env, durableAckTimeoutMs),
       relayBatchMax: integer(env, 'LEDGER_RELAY_BATCH_MAX', 500, 1, 10_000),
       relayBlockMs: integer(env, 'LEDGER_RELAY_BLOCK_MS', 100, 1, 10_000),
       relayLeaseMs: integer(env, 'LEDGER_RELAY_LEASE_MS', 5000, 500, 600_000),
@@ -270,8 +271,7 @@ function readableFile(env: Env, name: string): string | undefined {
  * as long as the longest wait so far, so past this it would most likely time out; refusing
  * earlier turns a passing backlog into refusals.
  */
-function shedAfter(env: Env): number {
-  const timeoutMs = integer(env, 'LEDGER_DURABLE_ACK_TIMEOUT_MS', 5000, 10, 60_000);
+function shedAfter(env: Env, timeoutMs: number): number {
   const ms = integer(env, 'LEDGER_DURABLE_SHED_AFTER_MS', Math.round(timeoutMs * 0.7), 10, 60_000);
   if (ms >= timeoutMs) {
     throw new ConfigError('LEDGER_DURABLE_SHED_AFTER_MS', `must be below LEDGER_DURABLE_ACK_TIMEOUT_MS (${timeoutMs})`);

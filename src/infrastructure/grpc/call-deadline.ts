@@ -65,9 +65,6 @@ export class RefuseAbandonedCalls implements NestInterceptor {
   intercept(ctx: ExecutionContext, next: CallHandler): Observable<unknown> {
     const call = ctx.getArgByIndex<CallLike | undefined>(2);
     refuseIfAbandoned(call);
-    const deadline = deadlineMs(call);
-    if (deadline === Number.POSITIVE_INFINITY) return next.handle();
-    // The handler runs with the deadline at hand (callerDeadlineMs).
-    return new Observable((subscriber) => deadlines.run(deadline, () => next.handle().subscribe(subscriber)));
+    return new Observable((subscriber) => withCallerDeadline(call, () => next.handle().subscribe(subscriber)));
   }
 }

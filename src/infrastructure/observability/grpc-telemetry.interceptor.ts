@@ -56,9 +56,10 @@ interface GrpcCallLike {
 /** One call being observed (GrpcTelemetryInterceptor.begin). */
 interface ObservedCall {
   run<T>(work: () => T): T;
-  settle(error: unknown, failure: CallFailure | undefined, result: GrpcStatus, reply: unknown): void;
   succeeded(reply: unknown): void;
   failed(error: unknown): void;
+  /** torn down before it completed: the caller went away (deadline or cancel) */
+  cancelled(): void;
 }
 
 /** Per RPC method: its labels and pre-bound metric children (bounded: one per registered method). */
@@ -138,8 +139,7 @@ export class GrpcTelemetryInterceptor implements NestInterceptor {
       });
       return () => {
         subscription?.unsubscribe();
-        // Torn down before it completed: the caller went away (deadline or cancel).
-        observed.settle(undefined, undefined, GrpcStatus.CANCELLED, undefined);
+        observed.cancelled();
       };
     });
   }
@@ -207,12 +207,12 @@ export class GrpcTelemetryInterceptor implements NestInterceptor {
     return {
       // The handler runs in the call's trace context and log context (req_id of its lines).
       run: (work) => (this.perCall ? withCallLogContext(metadata, () => context.with(callContext, work)) : work()),
-      settle,
       succeeded: (reply) => settle(undefined, undefined, GrpcStatus.OK, reply),
       failed: (error) => {
         const failure = classifyFailure(error);
         settle(error, failure, failure.code, undefined);
       },
+      cancelled: () => settle(undefined, undefined, GrpcStatus.CANCELLED, undefined),
     };
   }
 
@@ -283,10 +283,10 @@ export class GrpcTelemetryInterceptor implements NestInterceptor {
     }
   }
 
-  private methodOfPath(path: string): MethodTelemetry {
+  private methodOfPath(path: string, ctx?: ExecutionContext): MethodTelemetry {
     let method = this.methods.get(path);
     if (!method) {
-      method = this.describe(path, undefined);
+      method = this.describe(path, ctx);
       this.methods.set(path, method);
     }
     return method;
@@ -295,13 +295,7 @@ export class GrpcTelemetryInterceptor implements NestInterceptor {
   private methodOf(ctx: ExecutionContext): MethodTelemetry {
     const call = ctx.getArgByIndex<GrpcCallLike | undefined>(2);
     const path = typeof call?.getPath === 'function' ? call.getPath() : undefined;
-    const key = path ?? `${ctx.getClass().name}/${ctx.getHandler().name}`;
-    let method = this.methods.get(key);
-    if (!method) {
-      method = this.describe(path, ctx);
-      this.methods.set(key, method);
-    }
-    return method;
+    return this.methodOfPath(path ?? `${ctx.getClass().name}/${ctx.getHandler().name}`, ctx);
   }
 
   private describe(path: string | undefined, ctx: ExecutionContext | undefined): MethodTelemetry {

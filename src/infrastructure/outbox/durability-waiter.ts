@@ -52,8 +52,7 @@ export class DurabilityWaiter {
   private readonly recent: BoundedCache<string, string>;
   /** event ids waited for, in the order the waits began */
   private readonly waiting = new Map<string, Waiting>();
-  private calls = 0;
-  /** when each waiting call began to wait (ms), in that order: the first is the oldest */
+  /** when each waiting call began to wait (ms), in that order: the first is the oldest; its size bounds the waiters */
   private readonly waitStarts = new Map<number, number>();
   private nextWait = 0;
   private pollTimer: NodeJS.Timeout | undefined;
@@ -84,10 +83,9 @@ export class DurabilityWaiter {
       return false;
     });
     if (missing.length === 0) return ended(batches, 'stored');
-    if (this.calls >= this.options.waitersMax) {
+    if (this.waitStarts.size >= this.options.waitersMax) {
       throw new LedgerError('OVERLOADED', 'too many calls waiting for durability; retry with the same id');
     }
-    this.calls++;
     const waitId = this.nextWait++;
     this.waitStarts.set(waitId, Date.now());
     const mine = new Map<string, Waker>();
@@ -135,7 +133,6 @@ export class DurabilityWaiter {
       return ended(batches, polled ? 'polled' : 'notified');
     } finally {
       clearTimeout(timer);
-      this.calls--;
       this.waitStarts.delete(waitId);
       for (const [id, wake] of mine) {
         const entry = this.waiting.get(id);
