@@ -234,7 +234,7 @@ export class KafkaPublisher {
         acks: -1,
         messages: events.map((event) => ({
           key: event.accountId,
-          value: Buffer.from(AccountEvent.encode(this.toProto.event(event)).finish()),
+          value: bufferOf(AccountEvent.encode(this.toProto.event(event)).finish()),
           headers: { 'event-id': event.eventId, 'event-type': event.type, traceparent: event.traceparent },
         })),
       }),
@@ -294,4 +294,9 @@ export class KafkaPublisher {
       .then(({ rows }) => this.observer.backlog(Number(rows[0]?.n ?? 0), Number(rows[0]?.age ?? 0)))
       .catch(() => undefined);
   }
+}
+
+/** The encoded bytes as a Buffer (kafkajs wants one) without copying them. */
+function bufferOf(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
