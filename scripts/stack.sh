@@ -278,10 +278,16 @@ pg_start() {
   fi
   pg_init
   # No live process uses the data dir (checked above), so a postmaster.pid left by a killed server
-  # is stale. Postgres clears it itself unless its pid is a not-yet-reaped zombie: do it here.
+  # is stale. Postgres clears it itself unless its pid is a not-yet-reaped zombie: do it here. The
+  # same holds for the socket's lock file (the port is free, checked above): a zombie's pid in it
+  # stops the start with "lock file .s.PGSQL.<port>.lock already exists".
   if [ -f "$PG_DATA/postmaster.pid" ]; then
     log "postgres: removing stale postmaster.pid (server was killed)"
     rm -f "$PG_DATA/postmaster.pid"
+  fi
+  if [ -f "$PG_RUN/.s.PGSQL.$PG_PORT.lock" ]; then
+    log "postgres: removing stale socket lock file (server was killed)"
+    rm -f "$PG_RUN/.s.PGSQL.$PG_PORT.lock" "$PG_RUN/.s.PGSQL.$PG_PORT"
   fi
   pg_write_conf
   # No -w: we poll ourselves (bounded, with the log tail on failure).
