@@ -24,6 +24,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 source bench/lib/common.sh
+source bench/lib/load.sh # json_array, GHZ_FLAGS
 NODE="$(bash scripts/node24.sh)/node"
 GHZ="$(bash scripts/tools.sh ghz | tail -1)/ghz"
 LOGS=$(mktemp -d)
@@ -47,22 +48,20 @@ trap 'kill "$A" "$B" 2>/dev/null || true' EXIT
 for port in "$HTTP_A" "$HTTP_B"; do
   wait_for 90 curl -sf "http://127.0.0.1:$port/health/ready" || die "a process did not become ready (logs: $LOGS)"
 done
-FLAGS=(--insecure --proto proto/ledger/v1/ledger.proto --import-paths proto --timeout 10s)
-messages() { awk 'BEGIN { printf "[" } { printf "%s%s", (NR > 1 ? "," : ""), $0 } END { print "]" }'; }
-for i in $(seq 1 100); do printf '{"account_id":"split-%d","currency":"USD"}\n' "$i"; done | messages >"$LOGS/open.json"
+for i in $(seq 1 100); do printf '{"account_id":"split-%d","currency":"USD"}\n' "$i"; done | json_array >"$LOGS/open.json"
 for i in $(seq 1 100); do
   printf '{"transaction_id":"split-fund-%d","account_id":"split-%d","amount":{"amount":"1000000000.00","currency":"USD"}}\n' "$i" "$i"
-done | messages >"$LOGS/deposit.json"
+done | json_array >"$LOGS/deposit.json"
 run=$RANDOM$RANDOM
 for i in $(seq 1 100); do
   printf '{"reservation_id":"split-%s-{{.RequestNumber}}","account_id":"split-%d","amount":{"amount":"0.01","currency":"USD"}}\n' "$run" "$i"
-done | messages >"$LOGS/reserve.json"
-"$GHZ" "${FLAGS[@]}" --call ledger.v1.LedgerService/OpenAccount -D "$LOGS/open.json" -n 100 "127.0.0.1:$GRPC_A" >/dev/null
-"$GHZ" "${FLAGS[@]}" --call ledger.v1.LedgerService/Deposit -D "$LOGS/deposit.json" -n 100 "127.0.0.1:$GRPC_A" >/dev/null
+done | json_array >"$LOGS/reserve.json"
+"$GHZ" "${GHZ_FLAGS[@]}" --call ledger.v1.LedgerService/OpenAccount -D "$LOGS/open.json" -n 100 "127.0.0.1:$GRPC_A" >/dev/null
+"$GHZ" "${GHZ_FLAGS[@]}" --call ledger.v1.LedgerService/Deposit -D "$LOGS/deposit.json" -n 100 "127.0.0.1:$GRPC_A" >/dev/null
 load() { # load <seconds> [ghz flags...]
   local n=$((RATE * $1))
   shift
-  "$GHZ" "${FLAGS[@]}" --call ledger.v1.LedgerService/Reserve -D "$LOGS/reserve.json" --async --rps "$RATE" -n "$n" \
+  "$GHZ" "${GHZ_FLAGS[@]}" --call ledger.v1.LedgerService/Reserve -D "$LOGS/reserve.json" --async --rps "$RATE" -n "$n" \
     --concurrency 200 --connections 4 "$@" "127.0.0.1:$GRPC_A"
 }
 load 5 >/dev/null # warm-up
@@ -77,7 +76,7 @@ pg_ticks() { # the postmaster and its children
 rounds() { curl -s "http://127.0.0.1:$HTTP_B/metrics" | awk '/^ledger_relay_batch_size_count/ { print $2 }'; }
 REDIS_PID=$(pgrep -f "redis-server 127.0.0.1:$REDIS_PORT" | head -1)
 r0=$(rounds) a0=$(ticks "$A") b0=$(ticks "$B") d0=$(ticks "$REDIS_PID") p0=$(pg_ticks)
-load "$SECONDS_PER" --format json >"$LOGS/ghz.json"
+load "$SECONDS_PER" >"$LOGS/ghz.json"
 r1=$(rounds) a1=$(ticks "$A") b1=$(ticks "$B") d1=$(ticks "$REDIS_PID") p1=$(pg_ticks)
 calls=$((RATE * SECONDS_PER)) batches=$((${r1%.*} - ${r0%.*}))
 per() { echo $((($2 - $1) * 10000 / calls)); } # ticks are 10 ms: us per call

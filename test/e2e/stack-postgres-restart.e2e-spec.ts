@@ -1,8 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../support/ledger-app';
+import { stack } from '../support/stack';
 
 /**
  * scripts/stack.sh restarts a Postgres that was SIGKILLed (the fault suite does it under load).
@@ -12,35 +13,7 @@ import { join } from 'node:path';
  * script now removes the lock file when no server of ours runs and the port is free. Here the
  * zombie is played by a live process of the server's user whose pid is written into the lock file.
  */
-const SCRIPT = join(__dirname, '../../scripts/stack.sh');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
-}
-
-function stackScript(env: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', [SCRIPT, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const chunks: Buffer[] = [];
-    child.stdout.on('data', (c: Buffer) => chunks.push(c));
-    child.stderr.on('data', (c: Buffer) => chunks.push(c));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, output: Buffer.concat(chunks).toString('utf8') });
-    });
-  });
-}
+const WAIT_MS = 60_000;
 
 describe('stack.sh: Postgres restarts after a SIGKILL whatever pid its socket lock file names', () => {
   const dir = mkdtempSync(join(tmpdir(), 'stack-pg-'));
@@ -51,7 +24,7 @@ describe('stack.sh: Postgres restarts after a SIGKILL whatever pid its socket lo
   beforeAll(async () => {
     port = await freePort();
     env = { ...process.env, LEDGER_STACK_DIR: dir, LEDGER_PG_PORT: String(port) };
-    const up = await stackScript(env, 'up', 'postgres');
+    const up = await stack('up', ['postgres'], WAIT_MS, env);
     expect(up).toMatchObject({ code: 0 });
   }, 90_000);
 
@@ -66,14 +39,14 @@ describe('stack.sh: Postgres restarts after a SIGKILL whatever pid its socket lo
 
   afterAll(async () => {
     standIn?.kill('SIGKILL');
-    await stackScript(env, 'down', 'postgres');
+    await stack('down', ['postgres'], WAIT_MS, env);
     const base = postgresBase();
     if (base.startsWith('/var/tmp/ledger-pg-')) rmSync(base, { recursive: true, force: true });
     rmSync(dir, { recursive: true, force: true });
   }, 90_000);
 
   it('comes back up when the lock file names a live process of the server user (a zombie postmaster)', async () => {
-    const killed = await stackScript(env, 'kill', 'postgres');
+    const killed = await stack('kill', ['postgres'], WAIT_MS, env);
     expect(killed.code).toBe(0);
     // The server runs as postgres when we are root (see as_pg in stack.sh), else as us.
     standIn =
@@ -93,7 +66,7 @@ describe('stack.sh: Postgres restarts after a SIGKILL whatever pid its socket lo
     lines[0] = ps;
     writeFileSync(lockFile, lines.join('\n'));
 
-    const up = await stackScript(env, 'up', 'postgres');
+    const up = await stack('up', ['postgres'], WAIT_MS, env);
     expect(up).toMatchObject({ code: 0 });
     expect(up.output).toContain('removing stale socket lock file');
   }, 90_000);

@@ -40,11 +40,12 @@ function records(): { key: Buffer; value: Buffer; headers: Record<string, string
 }
 
 async function encodedBatch(): Promise<Buffer> {
+  const given = records();
   const batch = await RecordBatch({
-    records: records().map((r, offsetDelta) => Record({ ...r, offsetDelta })),
+    records: given.map((r, offsetDelta) => Record({ ...r, offsetDelta })),
     firstTimestamp: FIRST_TIMESTAMP,
     maxTimestamp: FIRST_TIMESTAMP + 2 ** 40,
-    lastOffsetDelta: records().length - 1,
+    lastOffsetDelta: given.length - 1,
   });
   return batch.buffer;
 }
