@@ -23,7 +23,7 @@ describe('Redis command timeout and a busy event loop', () => {
 
   beforeAll(async () => {
     server = await PrivateRedis.start();
-    const url = `redis://127.0.0.1:${server.port}`;
+    const url = server.url;
     redis = createRedisClient({ url, commandTimeoutMs: 50, connectTimeoutMs: 1000 }, 'timeout-test');
     admin = createRedisClient({ url, commandTimeoutMs: 5000, connectTimeoutMs: 1000 }, 'timeout-admin');
     await Promise.all([redis.connect(), admin.connect()]);
