@@ -113,8 +113,11 @@ describe('graceful shutdown under load', () => {
     const firstDown = seen.find((s) => s.atMs >= termAt && (s.http === 503 || s.grpc === 'NOT_SERVING'));
     expect(firstDown).toBeDefined();
     expect((firstDown?.atMs ?? Infinity) - termAt).toBeLessThan(500);
-    expect(seen.filter((s) => s.atMs >= termAt && s.http === 200)).toEqual([]);
-    const servedAfterDown = outcomes.filter((o) => o.reply && o.startedMs > (firstDown?.atMs ?? Infinity) + 100);
+    // Once down it stays down. A probe sent in the same moment as SIGTERM may still be answered 200:
+    // the server's event loop can read that request before it runs the signal handler.
+    const downAt = firstDown?.atMs ?? Infinity;
+    expect(seen.filter((s) => s.atMs > downAt && (s.http === 200 || s.grpc === 'SERVING'))).toEqual([]);
+    const servedAfterDown = outcomes.filter((o) => o.reply && o.startedMs > downAt + 100);
     expect(servedAfterDown.length).toBeGreaterThan(0);
 
     // 2. Calls started before new ones were refused all got their answer (none cancelled).
