@@ -73,6 +73,8 @@ export interface LedgerConfig {
     relayBatchMax: number;
     /** how long one relay read blocks on an empty outbox */
     relayBlockMs: number;
+    /** group commit: after a partial batch the relay reads again only this long after that round began */
+    relayGatherMs: number;
     /** the relay leader lease: another instance takes over this long after the leader stops renewing */
     relayLeaseMs: number;
     /** a snapshot of an account is written every this many events */
@@ -238,6 +240,7 @@ export function loadConfig(env: Env = process.env): LedgerConfig {
       durableShedAfterMs: shedAfter(env, durableAckTimeoutMs),
       relayBatchMax: integer(env, 'LEDGER_RELAY_BATCH_MAX', 500, 1, 10_000),
       relayBlockMs: integer(env, 'LEDGER_RELAY_BLOCK_MS', 100, 1, 10_000),
+      relayGatherMs: integer(env, 'LEDGER_RELAY_GATHER_MS', 5, 0, 1000),
       relayLeaseMs: integer(env, 'LEDGER_RELAY_LEASE_MS', 5000, 500, 600_000),
       snapshotEvery: integer(env, 'LEDGER_SNAPSHOT_EVERY', 100, 1, 1_000_000),
       retryBackoffMaxMs: integer(env, 'LEDGER_RETRY_BACKOFF_MAX_MS', 2000, 10, 60_000),

@@ -233,7 +233,15 @@ describe('event store: global_seq follows commit order and each account version 
       const relay = new OutboxRelay(
         relayRedis,
         store,
-        { instanceId: 'next', buckets: 1, batchMax: 10, blockMs: 50, leaseMs: 2000, retryBackoffMaxMs: 100 },
+        {
+          instanceId: 'next',
+          buckets: 1,
+          batchMax: 10,
+          blockMs: 50,
+          gatherMs: 0,
+          leaseMs: 2000,
+          retryBackoffMaxMs: 100,
+        },
         () => undefined,
         {
           batch: () => undefined,
@@ -263,6 +271,68 @@ describe('event store: global_seq follows commit order and each account version 
       expect(rows.map((r) => Number(r.version))).toEqual(events.map((e) => e.version));
       const pending = (await direct.xpending(stream, RELAY_GROUP)) as [number, ...unknown[]];
       expect(pending[0]).toBe(0);
+    });
+
+    it('group commit: events arriving while the relay gathers share one transaction; stop() does not wait it out', async () => {
+      const GATHER_MS = 3000;
+      const accountId = uid('gather');
+      const events = Array.from({ length: 5 }, (_, i) => outboxEvent(accountId, i + 1));
+      const reports: { sizes: number; atMs: number }[] = [];
+      const store = await eventStore();
+      const relayRedis = new Redis(redis.port, '127.0.0.1', { maxRetriesPerRequest: 1 });
+      const relay = new OutboxRelay(
+        relayRedis,
+        store,
+        {
+          instanceId: 'gather',
+          buckets: 1,
+          batchMax: 10,
+          blockMs: 50,
+          gatherMs: GATHER_MS,
+          leaseMs: 5000,
+          retryBackoffMaxMs: 100,
+        },
+        ({ stored }) => reports.push({ sizes: stored.length, atMs: Date.now() }),
+        {
+          batch: () => undefined,
+          failure: () => undefined,
+          deadLetter: () => undefined,
+          conflicts: () => undefined,
+          redisReset: () => undefined,
+          lost: () => undefined,
+          leading: () => undefined,
+          traced: (_events, append) => append(''),
+        },
+      );
+      relay.start();
+      try {
+        // After an idle outbox the first event goes at once, alone.
+        await direct.xadd(stream, '*', ...entryFields(events[0] as OutboxEvent));
+        await pollUntil('the first event stored', async () => (reports.length === 1 ? true : undefined));
+        // Three more, 100 ms apart: without the window each would be a round of its own.
+        for (const e of events.slice(1, 4)) {
+          await direct.xadd(stream, '*', ...entryFields(e));
+          await sleep(100);
+        }
+        await pollUntil('four events stored', async () => (reports.length === 2 ? true : undefined), 10_000);
+        expect(reports.map((r) => r.sizes)).toEqual([1, 3]);
+        expect((reports[1]?.atMs ?? 0) - (reports[0]?.atMs ?? 0)).toBeGreaterThanOrEqual(GATHER_MS / 2);
+        // The window after the second round is not waited out by stop().
+        await sleep(GATHER_MS + 100);
+        await direct.xadd(stream, '*', ...entryFields(events[4] as OutboxEvent));
+        await pollUntil('the fifth event stored', async () => (reports.length === 3 ? true : undefined));
+      } finally {
+        const stopAt = Date.now();
+        await relay.stop();
+        expect(Date.now() - stopAt).toBeLessThan(GATHER_MS / 2);
+        relayRedis.disconnect();
+      }
+      const rows = await db.query<{ version: string }>(
+        `SELECT version::text FROM ledger_events WHERE account_id = $1 ORDER BY global_seq`,
+        [accountId],
+      );
+      expect(rows.map((r) => Number(r.version))).toEqual([1, 2, 3, 4, 5]);
+      expect(await direct.xlen(stream)).toBe(0);
     });
   });
 });

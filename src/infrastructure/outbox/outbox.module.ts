@@ -194,6 +194,7 @@ function throttled(logger: Logger, what: string): (error: unknown, attempt: numb
             buckets: config.ledger.buckets,
             batchMax: config.eventStore.relayBatchMax,
             blockMs: config.eventStore.relayBlockMs,
+            gatherMs: config.eventStore.relayGatherMs,
             leaseMs: config.eventStore.relayLeaseMs,
             retryBackoffMaxMs: config.eventStore.retryBackoffMaxMs,
           },
