@@ -28,6 +28,7 @@ module.exports = function metricsSection(s) {
           'Postgres queries per call',
           'outbox lag max s',
           'event-loop delay p99 ms',
+          'GC pauses: count, mean ms',
         ],
         runs.map((r) => {
           const v = r.metrics;
@@ -44,6 +45,7 @@ module.exports = function metricsSection(s) {
             each(v.pg_query_ms, (x) => f(x.per_call, 2)),
             each(v.outbox_lag_max_s, (x) => f(x, 2)),
             v.event_loop_delay_ms ? ms(v.event_loop_delay_ms.p99_max) : '-',
+            each(v.gc_ms, (x) => `${x.count}, ${ms(x.mean)}`),
           ];
         }),
       ),

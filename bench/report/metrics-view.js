@@ -80,6 +80,8 @@ function metricsView(dir, calls) {
     outbox_lag_max_s: gaugeMax(sampled, 'ledger_outbox_oldest_unpublished_seconds', 'store'),
     outbox_pending_max: gaugeMax(sampled, 'ledger_outbox_pending_events', 'store'),
     event_loop_delay_ms: lag && { p99_max: lag.all * 1000, max: lagMax ? lagMax.all * 1000 : null },
+    // GC pauses stop the event loop: a scavenge that copies many survivors shows in every tail.
+    gc_ms: summarize(d, 'nodejs_gc_duration_seconds', ['kind'], calls),
   };
 }
 
