@@ -189,12 +189,8 @@ describe('event store: global_seq follows commit order and each account version 
     it('reads only under its own lease, atomically: an instance that lost it takes nothing new', async () => {
       const storeId = randomUUID();
       const lease = new RelayLeaderLease(direct, 'me', 5000);
-      const read = async (): ReturnType<RelayLeaderLease['readReply']> => {
-        const pipeline = direct.pipeline();
-        lease.queueRead(pipeline, storeId, [stream], 10, RELAY_GROUP);
-        const [[error, reply]] = (await pipeline.exec()) as [Error | null, unknown][];
-        return lease.readReply(error, reply, storeId, [stream], 10, RELAY_GROUP);
-      };
+      const read = (): ReturnType<RelayLeaderLease['read']> =>
+        lease.read(storeId, [stream], 10, RELAY_GROUP, new Map());
       await direct.set(RelayLeaderLease.KEY, 'someone-else', 'PX', 5000);
       await direct.xadd(stream, '*', 'n', '1');
       await direct.xadd(stream, '*', 'n', '2');
@@ -219,6 +215,51 @@ describe('event store: global_seq follows commit order and each account version 
       await direct.xtrim(stream, 'MAXLEN', 0);
       await direct.xgroup('DESTROY', stream, RELAY_GROUP);
       await direct.xgroup('CREATE', stream, RELAY_GROUP, '0', 'MKSTREAM');
+    });
+
+    it('acknowledges and deletes stored entries in the read itself, leader or not; stillHolds sees them go', async () => {
+      const storeId = randomUUID();
+      const lease = new RelayLeaderLease(direct, 'acker', 5000);
+      const other = 'ledger:{b1}:outbox';
+      await direct.xgroup('CREATE', other, RELAY_GROUP, '0', 'MKSTREAM');
+      const a1 = (await direct.xadd(stream, '*', 'n', '1')) as string;
+      const a2 = (await direct.xadd(stream, '*', 'n', '2')) as string;
+      const b1 = (await direct.xadd(other, '*', 'n', '3')) as string;
+      expect(await lease.hold(storeId)).toBe(true);
+      const first = await lease.read(storeId, [stream, other], 10, RELAY_GROUP, new Map());
+      expect(first.role === 'leader' ? first.reply.flatMap(([, entries]) => entries.map(([id]) => id)) : []).toEqual([
+        a1,
+        a2,
+        b1,
+      ]);
+      const firstIds = new Map([
+        [stream, a1],
+        [other, b1],
+      ]);
+      expect(await lease.stillHolds(firstIds)).toBe(true);
+      // Another instance leads now: the acknowledgements are still taken (the entries are stored).
+      await direct.set(RelayLeaderLease.KEY, 'someone-else', 'PX', 5000);
+      const acks = new Map([
+        [stream, [a1, a2]],
+        [other, [b1]],
+      ]);
+      expect(await lease.read(storeId, [stream, other], 10, RELAY_GROUP, acks)).toEqual({ role: 'follower' });
+      expect(await direct.xlen(stream)).toBe(0);
+      expect(await direct.xlen(other)).toBe(0);
+      expect(((await direct.xpending(stream, RELAY_GROUP)) as [number])[0]).toBe(0);
+      expect(((await direct.xpending(other, RELAY_GROUP)) as [number])[0]).toBe(0);
+      expect(await lease.stillHolds(firstIds)).toBe(false);
+      expect(await lease.stillHolds(new Map([[stream, a1]]))).toBe(false);
+      // Scripts flushed (Redis restarted): both run from their source.
+      await direct.script('FLUSH');
+      expect(await lease.stillHolds(new Map())).toBe(true);
+      const c1 = (await direct.xadd(other, '*', 'n', '4')) as string;
+      expect(await lease.stillHolds(new Map([[other, c1]]))).toBe(true);
+      expect(await lease.read(storeId, [stream, other], 10, RELAY_GROUP, new Map([[other, [c1]]]))).toEqual({
+        role: 'follower',
+      });
+      expect(await direct.xlen(other)).toBe(0);
+      await direct.del(RelayLeaderLease.KEY, RelayLeaderLease.IDENTITY_KEY, other);
     });
 
     it('a new leader stores what its predecessor left pending (several rounds of it) before anything newer', async () => {

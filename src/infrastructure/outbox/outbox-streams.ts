@@ -58,13 +58,10 @@ export class OutboxStreams {
    */
   async read(storeId: string): Promise<OutboxBatch | 'follower' | 'reset' | undefined> {
     if (this.unackedCount > this.options.batchMax * 4) await this.acknowledgeNow();
-    const pipeline = this.redis.pipeline();
-    const acks = this.queueAcknowledge(pipeline);
-    this.lease.queueRead(pipeline, storeId, this.streams, this.perStream, RELAY_GROUP);
-    const replies = (await pipeline.exec()) ?? [];
-    this.settleAcknowledge(acks, replies.slice(0, acks.commands));
-    const [error, reply] = replies[acks.commands] ?? [new Error('no reply to the relay read'), null];
-    const read = await this.lease.readReply(error, reply, storeId, this.streams, this.perStream, RELAY_GROUP);
+    // The acknowledgements ride in the read script (one command: ioredis and Redis pay per command).
+    const sent = [...this.unacked].map(([stream, ids]) => [stream, ids.length] as const);
+    const read = await this.lease.read(storeId, this.streams, this.perStream, RELAY_GROUP, this.unacked);
+    this.forgetAcknowledged(sent);
     if (read.role === 'follower') return 'follower';
     if (read.role === 'nogroup') {
       await this.createGroups();
@@ -120,20 +117,12 @@ export class OutboxStreams {
 
   /** Redis still holds the batch's entries (their first one per stream; a data loss takes all). */
   async stillInRedis(ids: ReadonlyMap<string, string[]>): Promise<boolean> {
-    const pipeline = this.redis.pipeline();
-    const checked: string[] = [];
+    const firstIds = new Map<string, string>();
     for (const [stream, streamIds] of ids) {
       const first = streamIds[0];
-      if (first === undefined) continue;
-      pipeline.xrange(stream, first, first);
-      checked.push(stream);
+      if (first !== undefined) firstIds.set(stream, first);
     }
-    if (checked.length === 0) return true;
-    for (const [error, entries] of (await pipeline.exec()) ?? []) {
-      if (error) throw error;
-      if (!Array.isArray(entries) || entries.length === 0) return false;
-    }
-    return true;
+    return this.lease.stillHolds(firstIds);
   }
 
   /**
@@ -216,16 +205,23 @@ export class OutboxStreams {
 
   /** Forgets the acknowledged entries; a failed acknowledgement is sent again with the next read. */
   private settleAcknowledge(acks: { sent: [string, string[]][] }, replies: [Error | null, unknown][]): void {
-    acks.sent.forEach(([stream, streamIds], i) => {
+    const taken = acks.sent.filter((_, i) => {
       const errors = [replies[2 * i]?.[0], replies[2 * i + 1]?.[0]].filter((e): e is Error => Boolean(e));
       // NOGROUP: Redis lost the group (and the entries) meanwhile; nothing is left to acknowledge.
-      if (errors.some((e) => !e.message.startsWith('NOGROUP'))) return;
-      const list = this.unacked.get(stream);
-      if (!list) return;
-      list.splice(0, streamIds.length);
-      this.unackedCount -= streamIds.length;
-      if (list.length === 0) this.unacked.delete(stream);
+      return !errors.some((e) => !e.message.startsWith('NOGROUP'));
     });
+    this.forgetAcknowledged(taken.map(([stream, ids]) => [stream, ids.length] as const));
+  }
+
+  /** Forgets entries whose acknowledgement Redis took: the first `count` of each stream's list. */
+  private forgetAcknowledged(sent: readonly (readonly [string, number])[]): void {
+    for (const [stream, count] of sent) {
+      const list = this.unacked.get(stream);
+      if (!list) continue;
+      list.splice(0, count);
+      this.unackedCount -= count;
+      if (list.length === 0) this.unacked.delete(stream);
+    }
   }
 
   async acknowledgeNow(): Promise<void> {

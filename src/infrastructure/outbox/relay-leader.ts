@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import type { ChainableCommander } from 'ioredis';
 import type Redis from 'ioredis';
 import { ConfigError } from '../../config/config';
 
@@ -28,12 +27,26 @@ return 0`;
  * consumer group (non-blocking: BLOCK does nothing inside a script). Never takes a free lease:
  * a new leader first takes over its predecessor's pending entries (HOLD, then XAUTOCLAIM).
  * KEYS: lease, store binding, the streams. ARGV: instance id (= consumer), lease ms, store id,
- * COUNT per stream, group. Replies {'leader', [stream replies...]}, {'leader'} (nothing new),
- * {'follower'}, {'nogroup'} or {'mismatch', bound store id}. Streams are read 1000 at a time
- * (Lua's unpack has a bound). The keys span hash slots: on Redis Cluster the relay would read
- * per node, with a lease per node (a later issue).
+ * COUNT per stream, group, then the acknowledgements of stored entries: per stream, its index
+ * among the streams (1-based), the number of ids and the ids. Those are acknowledged and deleted
+ * (XACK + XDEL, so that XLEN is the backlog the scripts bound) first, whoever leads: they are
+ * stored. Replies {'leader', [stream replies...]}, {'leader'} (nothing new), {'follower'},
+ * {'nogroup'} or {'mismatch', bound store id}. Streams are read 1000 at a time (Lua's unpack has
+ * a bound). The keys span hash slots: on Redis Cluster the relay would read per node, with a
+ * lease per node (a later issue).
  */
 const LEAD_AND_READ = `
+local a = 6
+while a <= #ARGV do
+  local stream, n = KEYS[2 + tonumber(ARGV[a])], tonumber(ARGV[a + 1])
+  local ids = {}
+  for i = 1, n do ids[i] = ARGV[a + 1 + i] end
+  -- NOGROUP: Redis lost the group (and the entries) meanwhile; nothing is left to acknowledge.
+  local acked = redis.pcall('XACK', stream, ARGV[5], unpack(ids))
+  if type(acked) == 'table' and acked.err and not string.find(acked.err, 'NOGROUP', 1, true) then return acked end
+  redis.call('XDEL', stream, unpack(ids))
+  a = a + 2 + n
+end
 local bound = redis.call('GET', KEYS[2])
 if not bound then
   redis.call('SET', KEYS[2], ARGV[3])
@@ -62,6 +75,24 @@ end
 if #out == 0 then return {'leader'} end
 return {'leader', out}`;
 const LEAD_AND_READ_SHA = createHash('sha1').update(LEAD_AND_READ).digest('hex');
+
+/** KEYS: streams; ARGV: an entry id per stream. Replies 1 while every one is still there, else 0. */
+const STILL_HOLDS = `
+for i = 1, #KEYS do
+  if #redis.call('XRANGE', KEYS[i], ARGV[i], ARGV[i]) == 0 then return 0 end
+end
+return 1`;
+const STILL_HOLDS_SHA = createHash('sha1').update(STILL_HOLDS).digest('hex');
+
+/** LEAD_AND_READ's acknowledgement arguments: per stream with ids, its index, their number, the ids. */
+function ackArgs(streams: readonly string[], acks: ReadonlyMap<string, readonly string[]>): string[] {
+  const out: string[] = [];
+  streams.forEach((stream, i) => {
+    const ids = acks.get(stream);
+    if (ids && ids.length > 0) out.push(String(i + 1), String(ids.length), ...ids);
+  });
+  return out;
+}
 
 export type StreamReply = [stream: string, entries: [id: string, fields: string[] | null][]][];
 
@@ -115,39 +146,25 @@ export class RelayLeaderLease {
   }
 
   /**
-   * Queues the leader's read (LEAD_AND_READ) on `pipeline`, so that it shares a round trip with
-   * the acknowledgements before it; `readReply` interprets the reply.
+   * The leader's read (LEAD_AND_READ), with the acknowledgements of the stored entries `acks`
+   * (stream -> ids) in the same script: one command, one round trip. NOSCRIPT (Redis restarted or
+   * flushed its scripts) runs the script's source instead. Throws EventStoreMismatchError when
+   * the Redis is bound to another store; the acknowledgements are done whenever it replied.
    */
-  queueRead(
-    pipeline: ChainableCommander,
+  async read(
     storeId: string,
     streams: readonly string[],
     count: number,
     group: string,
-  ): void {
-    pipeline.evalsha(LEAD_AND_READ_SHA, 2 + streams.length, ...this.readArgs(storeId, streams, count, group));
-  }
-
-  /**
-   * The reply of a queued read; NOSCRIPT (Redis restarted or flushed its scripts) reads again
-   * with the script's source. Throws EventStoreMismatchError when the Redis is bound to another store.
-   */
-  async readReply(
-    error: Error | null,
-    reply: unknown,
-    storeId: string,
-    streams: readonly string[],
-    count: number,
-    group: string,
+    acks: ReadonlyMap<string, readonly string[]>,
   ): Promise<LeaderRead> {
-    let result = reply;
-    if (error) {
-      if (!error.message.startsWith('NOSCRIPT')) throw error;
-      result = await this.redis.eval(
-        LEAD_AND_READ,
-        2 + streams.length,
-        ...this.readArgs(storeId, streams, count, group),
-      );
+    const args = [...this.readArgs(storeId, streams, count, group), ...ackArgs(streams, acks)];
+    let result: unknown;
+    try {
+      result = await this.redis.evalsha(LEAD_AND_READ_SHA, 2 + streams.length, ...args);
+    } catch (error) {
+      if (!(error instanceof Error && error.message.startsWith('NOSCRIPT'))) throw error;
+      result = await this.redis.eval(LEAD_AND_READ, 2 + streams.length, ...args);
     }
     const [role, value] = result as [string, unknown];
     if (role === 'mismatch') throw new EventStoreMismatchError(storeId, String(value));
@@ -167,6 +184,24 @@ export class RelayLeaderLease {
       count,
       group,
     ];
+  }
+
+  /**
+   * Whether Redis still holds each stream's entry `firstIds` names (one script, one round trip):
+   * false once any is gone, as after Redis lost its data.
+   */
+  async stillHolds(firstIds: ReadonlyMap<string, string>): Promise<boolean> {
+    const streams = [...firstIds.keys()];
+    if (streams.length === 0) return true;
+    const args = [...streams, ...firstIds.values()];
+    let held: unknown;
+    try {
+      held = await this.redis.evalsha(STILL_HOLDS_SHA, streams.length, ...args);
+    } catch (error) {
+      if (!(error instanceof Error && error.message.startsWith('NOSCRIPT'))) throw error;
+      held = await this.redis.eval(STILL_HOLDS, streams.length, ...args);
+    }
+    return held === 1;
   }
 
   async release(): Promise<void> {
