@@ -11,18 +11,9 @@ if seen then
   return seen
 end
 local a = load_account(KEYS[1])
-if not a then
-  return not_found(KEYS[1]:match(':acct:(.*)$'))
-end
-if a.cur ~= cur then
-  return currency_mismatch(a, cur)
-end
-if a.st == 'CLOSED' then
-  return status_reject(a)
-end
-local max_len = tonumber(ARGV[3])
-if outbox_full(KEYS[3], max_len) then
-  return overloaded(max_len)
+local refused = account_guard(a, KEYS[1]:match(':acct:(.*)$'), cur, KEYS[3], tonumber(ARGV[3]), true)
+if refused then
+  return refused
 end
 if not in_range(a.bal + amt) then
   return reject('AMOUNT_OUT_OF_RANGE', 'balance would exceed the exact range of ' .. money(MAX_MINOR, a.cur))

@@ -21,19 +21,9 @@ if existing then
   end
   return { 'REPLAY', reservation_replay(a, existing) }
 end
-if not a then
-  return not_found(ARGV[11])
-end
-if a.cur ~= cur then
-  return currency_mismatch(a, cur)
-end
-local blocked = status_reject(a)
-if blocked then
-  return blocked
-end
-local max_len = tonumber(ARGV[3])
-if outbox_full(KEYS[5], max_len) then
-  return overloaded(max_len)
+local refused = account_guard(a, ARGV[11], cur, KEYS[5], tonumber(ARGV[3]), false)
+if refused then
+  return refused
 end
 if not in_range(a.held + amt) then
   return reject('AMOUNT_OUT_OF_RANGE', 'holds would exceed the exact range of ' .. money(MAX_MINOR, a.cur))

@@ -164,6 +164,29 @@ local function currency_mismatch(a, cur)
   return reject('CURRENCY_MISMATCH', 'account ' .. a.id .. ' holds ' .. a.cur .. ', not ' .. cur)
 end
 
+-- The checks an account-changing script starts with, in this order: the account exists (id names
+-- it in the reject), holds the call's currency, its status allows the call (a credit is refused
+-- only by a closed account, anything else also by a frozen one), and its outbox has room.
+-- Returns the reject, or nil when the call may go on.
+local function account_guard(a, id, cur, outbox, max_len, credit)
+  if not a then
+    return not_found(id)
+  end
+  if a.cur ~= cur then
+    return currency_mismatch(a, cur)
+  end
+  if a.st == 'CLOSED' or not credit then
+    local blocked = status_reject(a)
+    if blocked then
+      return blocked
+    end
+  end
+  if outbox_full(outbox, max_len) then
+    return overloaded(max_len)
+  end
+  return nil
+end
+
 -- Expiry index members name the account too, so the sweeper can address the account's keys.
 local function expiry_member(account_id, reservation_id)
   return account_id .. '|' .. reservation_id
