@@ -20,7 +20,7 @@
 #     --out DIR                       raw results (default bench/results/<run id>, git-ignored)
 #     --no-latest                     do not update reports/bench/latest.{md,svg} and README's excerpt
 #
-# Ports: LEDGER_BENCH_PORT_BASE (default 26400) + 1..16; state: LEDGER_BENCH_STATE_DIR (default
+# Ports: LEDGER_BENCH_PORT_BASE (default 26400) + 1..17; state: LEDGER_BENCH_STATE_DIR (default
 # .stack/bench). Installs what it needs itself (scripts/setup.sh; ghz and Jaeger from scripts/tools.sh).
 set -Eeuo pipefail
 # Name the failing command (set -e alone exits silently); background jobs stay quiet.

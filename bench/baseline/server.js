@@ -5,8 +5,11 @@
 //
 //   BASELINE_GRPC_ADDRESS=127.0.0.1:26415 BASELINE_REDIS_URL=redis://127.0.0.1:26401/2 node bench/baseline/server.js
 //
-// Other RPCs answer UNIMPLEMENTED. Accounts come from seed.js.
+// Other RPCs answer UNIMPLEMENTED. Accounts come from seed.js. With BASELINE_METRICS_PORT it also
+// serves its GC pauses at /metrics (nothing runs per call), for the report beside the service's.
 const fs = require('fs');
+const http = require('http');
+const { PerformanceObserver, constants } = require('perf_hooks');
 const path = require('path');
 const grpc = require('@grpc/grpc-js');
 const protoLoader = require('@grpc/proto-loader');
@@ -84,6 +87,49 @@ function reserve(call, callback) {
     .catch((error) => callback({ code: grpc.status.UNAVAILABLE, details: `UNAVAILABLE: ${error.message}` }));
 }
 
+// GC pauses as prom-client's nodejs_gc_duration_seconds (same family, labels and buckets), so the
+// bench reads the baseline's like the service's: a scavenge stops the event loop for its whole pause.
+const GC_BUCKETS = [0.001, 0.01, 0.1, 1, 2, 5];
+const GC_KINDS = {
+  [constants.NODE_PERFORMANCE_GC_MINOR]: 'minor',
+  [constants.NODE_PERFORMANCE_GC_MAJOR]: 'major',
+  [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental',
+  [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weakcb',
+};
+const gc = new Map();
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    const kind = GC_KINDS[entry.detail && entry.detail.kind] || 'other';
+    const seconds = entry.duration / 1000;
+    const h = gc.get(kind) || { count: 0, sum: 0, buckets: GC_BUCKETS.map(() => 0) };
+    h.count++;
+    h.sum += seconds;
+    GC_BUCKETS.forEach((le, i) => {
+      if (seconds <= le) h.buckets[i]++;
+    });
+    gc.set(kind, h);
+  }
+}).observe({ entryTypes: ['gc'] });
+const gcMetrics = () => {
+  const lines = ['# TYPE nodejs_gc_duration_seconds histogram'];
+  for (const [kind, h] of gc) {
+    GC_BUCKETS.forEach((le, i) =>
+      lines.push(`nodejs_gc_duration_seconds_bucket{le="${le}",kind="${kind}"} ${h.buckets[i]}`),
+    );
+    lines.push(`nodejs_gc_duration_seconds_bucket{le="+Inf",kind="${kind}"} ${h.count}`);
+    lines.push(`nodejs_gc_duration_seconds_sum{kind="${kind}"} ${h.sum}`);
+    lines.push(`nodejs_gc_duration_seconds_count{kind="${kind}"} ${h.count}`);
+  }
+  return `${lines.join('\n')}\n`;
+};
+const metricsPort = Number(process.env.BASELINE_METRICS_PORT || 0);
+const metrics =
+  metricsPort > 0
+    ? http
+        .createServer((req, res) => res.end(req.url === '/metrics' ? gcMetrics() : ''))
+        .listen(metricsPort, '127.0.0.1')
+    : undefined;
+
 const server = new grpc.Server();
 server.addService(service, { Reserve: reserve });
 const address = process.env.BASELINE_GRPC_ADDRESS || '127.0.0.1:50052';
@@ -94,6 +140,9 @@ server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error) => {
   }
   process.stdout.write(`baseline: serving ledger.v1.LedgerService/Reserve on ${address}\n`);
 });
-const stop = () => server.tryShutdown(() => redis.quit().finally(() => process.exit(0)));
+const stop = () => {
+  if (metrics) metrics.close();
+  server.tryShutdown(() => redis.quit().finally(() => process.exit(0)));
+};
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);

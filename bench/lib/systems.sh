@@ -15,6 +15,7 @@ system_metrics_url() {
   case "$1" in
     durable) echo "http://127.0.0.1:$DURABLE_HTTP_PORT/metrics" ;;
     fast) echo "http://127.0.0.1:$FAST_HTTP_PORT/metrics" ;;
+    baseline) echo "http://127.0.0.1:$BASELINE_METRICS_PORT/metrics" ;; # its GC pauses only
   esac
 }
 
@@ -67,8 +68,9 @@ start_ledger() {
 }
 
 start_baseline() {
-  port_free "$BASELINE_GRPC_PORT" || die "the baseline's port $BASELINE_GRPC_PORT is taken"
+  port_free "$BASELINE_GRPC_PORT" && port_free "$BASELINE_METRICS_PORT" || die "a port of the baseline is taken"
   BASELINE_GRPC_ADDRESS="127.0.0.1:$BASELINE_GRPC_PORT" BASELINE_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/2" \
+    BASELINE_METRICS_PORT="$BASELINE_METRICS_PORT" \
     env -u NODE_OPTIONS "$NODE" "$ROOT/bench/baseline/server.js" >>"$OUT/logs/baseline.log" 2>&1 &
   CPU_PIDS[baseline]=$!
   wait_for 30 grep -q serving "$OUT/logs/baseline.log" || die "the baseline did not start (log: $OUT/logs/baseline.log)"

@@ -10,7 +10,8 @@ module.exports = function metricsSection(s) {
           .map(([k, v]) => `${k} ${fn(v)}`)
           .join(', ')
       : '-';
-  for (const system of ['durable', 'fast']) {
+  // The baseline exports its GC pauses only: its other columns stay empty.
+  for (const system of ['durable', 'fast', 'baseline']) {
     const runs = (s.open[system] || []).filter((r) => r.metrics);
     if (s.mixed && system === 'durable' && s.mixed.metrics) runs.push(s.mixed);
     if (!runs.length) continue;
