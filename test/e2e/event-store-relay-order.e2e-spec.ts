@@ -259,6 +259,10 @@ describe('event store: global_seq follows commit order and each account version 
         role: 'follower',
       });
       expect(await direct.xlen(other)).toBe(0);
+      // Without a read (a relay stopping, or its backlog of acknowledgements at the bound).
+      const d1 = (await direct.xadd(other, '*', 'n', '5')) as string;
+      await lease.acknowledge(RELAY_GROUP, new Map([[other, [d1]]]));
+      expect(await direct.xlen(other)).toBe(0);
       await direct.del(RelayLeaderLease.KEY, RelayLeaderLease.IDENTITY_KEY, other);
     });
 

@@ -1,4 +1,3 @@
-import type { ChainableCommander } from 'ioredis';
 import type Redis from 'ioredis';
 import { RedisKeys } from '../redis/redis-keys';
 import { type OutboxEvent, parseOutboxEntry } from './outbox-entry';
@@ -25,7 +24,7 @@ export interface OutboxStreamsOptions {
  * The relay's side of Redis: every bucket's outbox stream, read through the consumer group
  * RELAY_GROUP under the leader lease (LEAD_AND_READ), a predecessor's pending entries taken over
  * (XAUTOCLAIM), stored entries acknowledged and deleted (XACK + XDEL, so that XLEN is the backlog
- * the scripts bound) in the same round trip as the next read, malformed ones parked in a
+ * the scripts bound) inside the next read's script, malformed ones parked in a
  * dead-letter stream.
  */
 export class OutboxStreams {
@@ -59,7 +58,7 @@ export class OutboxStreams {
   async read(storeId: string): Promise<OutboxBatch | 'follower' | 'reset' | undefined> {
     if (this.unackedCount > this.options.batchMax * 4) await this.acknowledgeNow();
     // The acknowledgements ride in the read script (one command: ioredis and Redis pay per command).
-    const sent = [...this.unacked].map(([stream, ids]) => [stream, ids.length] as const);
+    const sent = this.unackedCounts();
     const read = await this.lease.read(storeId, this.streams, this.perStream, RELAY_GROUP, this.unacked);
     this.forgetAcknowledged(sent);
     if (read.role === 'follower') return 'follower';
@@ -193,24 +192,9 @@ export class OutboxStreams {
     }
   }
 
-  /** XACK + XDEL of every entry stored and not yet acknowledged, queued on `pipeline`. */
-  private queueAcknowledge(pipeline: ChainableCommander): { commands: number; sent: [string, string[]][] } {
-    const sent = [...this.unacked.entries()];
-    for (const [stream, streamIds] of sent) {
-      pipeline.xack(stream, RELAY_GROUP, ...streamIds);
-      pipeline.xdel(stream, ...streamIds);
-    }
-    return { commands: sent.length * 2, sent };
-  }
-
-  /** Forgets the acknowledged entries; a failed acknowledgement is sent again with the next read. */
-  private settleAcknowledge(acks: { sent: [string, string[]][] }, replies: [Error | null, unknown][]): void {
-    const taken = acks.sent.filter((_, i) => {
-      const errors = [replies[2 * i]?.[0], replies[2 * i + 1]?.[0]].filter((e): e is Error => Boolean(e));
-      // NOGROUP: Redis lost the group (and the entries) meanwhile; nothing is left to acknowledge.
-      return !errors.some((e) => !e.message.startsWith('NOGROUP'));
-    });
-    this.forgetAcknowledged(taken.map(([stream, ids]) => [stream, ids.length] as const));
+  /** How many entries of each stream wait for their acknowledgement (taken before sending them). */
+  private unackedCounts(): (readonly [string, number])[] {
+    return [...this.unacked].map(([stream, ids]) => [stream, ids.length] as const);
   }
 
   /** Forgets entries whose acknowledgement Redis took: the first `count` of each stream's list. */
@@ -224,13 +208,12 @@ export class OutboxStreams {
     }
   }
 
+  /** Acknowledges the stored entries now, without a read (a failure throws; they are sent again). */
   async acknowledgeNow(): Promise<void> {
     if (this.unacked.size === 0) return;
-    const pipeline = this.redis.pipeline();
-    const acks = this.queueAcknowledge(pipeline);
-    const replies = (await pipeline.exec()) ?? [];
-    this.settleAcknowledge(acks, replies);
-    if (this.unacked.size > 0) throw new Error('acknowledging stored outbox entries failed');
+    const sent = this.unackedCounts();
+    await this.lease.acknowledge(RELAY_GROUP, this.unacked);
+    this.forgetAcknowledged(sent);
   }
 
   private async createGroups(): Promise<void> {

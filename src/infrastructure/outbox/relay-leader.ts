@@ -21,6 +21,36 @@ end
 if redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return 1 end
 return 0`;
 
+/** A script: its source and the SHA1 EVALSHA names it by. */
+interface RelayScript {
+  source: string;
+  sha: string;
+}
+
+function relayScript(source: string): RelayScript {
+  return { source, sha: createHash('sha1').update(source).digest('hex') };
+}
+
+/**
+ * Lua that acknowledges and deletes stored entries (XACK + XDEL, so that XLEN is the backlog the
+ * scripts bound). From ARGV[firstArg] on, per stream: its index among the streams (the stream is
+ * KEYS[keyOffset + index]), the number of ids and the ids. NOGROUP (Redis lost the group, and the
+ * entries with it) leaves nothing to acknowledge and is no error.
+ */
+function ackStored(keyOffset: number, groupArg: number, firstArg: number): string {
+  return `
+local a = ${firstArg}
+while a <= #ARGV do
+  local stream, n = KEYS[${keyOffset} + tonumber(ARGV[a])], tonumber(ARGV[a + 1])
+  local ids = {}
+  for i = 1, n do ids[i] = ARGV[a + 1 + i] end
+  local acked = redis.pcall('XACK', stream, ARGV[${groupArg}], unpack(ids))
+  if type(acked) == 'table' and acked.err and not string.find(acked.err, 'NOGROUP', 1, true) then return acked end
+  redis.call('XDEL', stream, unpack(ids))
+  a = a + 2 + n
+end`;
+}
+
 /**
  * The leader's read, atomic with its lease: checks the store binding and that the lease is this
  * instance's (renewing it), and only then reads new entries of every outbox stream for the
@@ -35,18 +65,7 @@ return 0`;
  * a bound). The keys span hash slots: on Redis Cluster the relay would read per node, with a
  * lease per node (a later issue).
  */
-const LEAD_AND_READ = `
-local a = 6
-while a <= #ARGV do
-  local stream, n = KEYS[2 + tonumber(ARGV[a])], tonumber(ARGV[a + 1])
-  local ids = {}
-  for i = 1, n do ids[i] = ARGV[a + 1 + i] end
-  -- NOGROUP: Redis lost the group (and the entries) meanwhile; nothing is left to acknowledge.
-  local acked = redis.pcall('XACK', stream, ARGV[5], unpack(ids))
-  if type(acked) == 'table' and acked.err and not string.find(acked.err, 'NOGROUP', 1, true) then return acked end
-  redis.call('XDEL', stream, unpack(ids))
-  a = a + 2 + n
-end
+const LEAD_AND_READ = relayScript(`${ackStored(2, 5, 6)}
 local bound = redis.call('GET', KEYS[2])
 if not bound then
   redis.call('SET', KEYS[2], ARGV[3])
@@ -73,16 +92,33 @@ while first <= #KEYS do
   first = last + 1
 end
 if #out == 0 then return {'leader'} end
-return {'leader', out}`;
-const LEAD_AND_READ_SHA = createHash('sha1').update(LEAD_AND_READ).digest('hex');
+return {'leader', out}`);
+
+/** The acknowledgements alone (ackStored): KEYS the streams, ARGV[1] the group. */
+const ACKNOWLEDGE = relayScript(`${ackStored(0, 1, 2)}
+return 1`);
 
 /** KEYS: streams; ARGV: an entry id per stream. Replies 1 while every one is still there, else 0. */
-const STILL_HOLDS = `
+const STILL_HOLDS = relayScript(`
 for i = 1, #KEYS do
   if #redis.call('XRANGE', KEYS[i], ARGV[i], ARGV[i]) == 0 then return 0 end
 end
-return 1`;
-const STILL_HOLDS_SHA = createHash('sha1').update(STILL_HOLDS).digest('hex');
+return 1`);
+
+/** EVALSHA, or EVAL of the source when Redis answers NOSCRIPT (restarted or flushed its scripts). */
+async function runScript(
+  redis: Redis,
+  script: RelayScript,
+  keys: number,
+  args: readonly (string | number)[],
+): Promise<unknown> {
+  try {
+    return await redis.evalsha(script.sha, keys, ...args);
+  } catch (error) {
+    if (!(error instanceof Error && error.message.startsWith('NOSCRIPT'))) throw error;
+    return await redis.eval(script.source, keys, ...args);
+  }
+}
 
 /** LEAD_AND_READ's acknowledgement arguments: per stream with ids, its index, their number, the ids. */
 function ackArgs(streams: readonly string[], acks: ReadonlyMap<string, readonly string[]>): string[] {
@@ -159,13 +195,7 @@ export class RelayLeaderLease {
     acks: ReadonlyMap<string, readonly string[]>,
   ): Promise<LeaderRead> {
     const args = [...this.readArgs(storeId, streams, count, group), ...ackArgs(streams, acks)];
-    let result: unknown;
-    try {
-      result = await this.redis.evalsha(LEAD_AND_READ_SHA, 2 + streams.length, ...args);
-    } catch (error) {
-      if (!(error instanceof Error && error.message.startsWith('NOSCRIPT'))) throw error;
-      result = await this.redis.eval(LEAD_AND_READ, 2 + streams.length, ...args);
-    }
+    const result = await runScript(this.redis, LEAD_AND_READ, 2 + streams.length, args);
     const [role, value] = result as [string, unknown];
     if (role === 'mismatch') throw new EventStoreMismatchError(storeId, String(value));
     if (role === 'follower' || role === 'nogroup') return { role };
@@ -193,15 +223,14 @@ export class RelayLeaderLease {
   async stillHolds(firstIds: ReadonlyMap<string, string>): Promise<boolean> {
     const streams = [...firstIds.keys()];
     if (streams.length === 0) return true;
-    const args = [...streams, ...firstIds.values()];
-    let held: unknown;
-    try {
-      held = await this.redis.evalsha(STILL_HOLDS_SHA, streams.length, ...args);
-    } catch (error) {
-      if (!(error instanceof Error && error.message.startsWith('NOSCRIPT'))) throw error;
-      held = await this.redis.eval(STILL_HOLDS, streams.length, ...args);
-    }
-    return held === 1;
+    return (await runScript(this.redis, STILL_HOLDS, streams.length, [...streams, ...firstIds.values()])) === 1;
+  }
+
+  /** Acknowledges and deletes the stored entries `acks` (stream -> ids) without reading (ACKNOWLEDGE). */
+  async acknowledge(group: string, acks: ReadonlyMap<string, readonly string[]>): Promise<void> {
+    const streams = [...acks.keys()];
+    if (streams.length === 0) return;
+    await runScript(this.redis, ACKNOWLEDGE, streams.length, [...streams, group, ...ackArgs(streams, acks)]);
   }
 
   async release(): Promise<void> {
