@@ -6,7 +6,7 @@
  * Configuration: the standard OTEL_* variables (see startTracing). Without this preload the
  * service runs untraced (metrics and logs are unaffected).
  */
-import { ConfigError } from './config/config';
+import { ConfigError } from './config/config-error';
 import { startTracing } from './infrastructure/observability/tracing-sdk';
 
 try {

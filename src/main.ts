@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { createLedgerApp } from './bootstrap';
-import { ConfigError, loadConfig } from './config/config';
+import { loadConfig } from './config/config';
+import { ConfigError } from './config/config-error';
 import { telemetryFromEnv } from './infrastructure/observability/observability-options';
 
 async function main(): Promise<void> {

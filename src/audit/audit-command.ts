@@ -1,5 +1,6 @@
 import { Pool } from 'pg';
-import { ConfigError, type LedgerConfig, loadConfig } from '../config/config';
+import { type LedgerConfig, loadConfig } from '../config/config';
+import { ConfigError } from '../config/config-error';
 import { CurrencyRegistry, parseExtraAssets } from '../ledger/domain/currency';
 import { ProtoMapper } from '../ledger/grpc/to-proto';
 import { createRedisClient } from '../infrastructure/redis/redis-client';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
-import type { KafkaSecurity } from '../config/config';
+import type { KafkaSecurity } from '../config/kafka-security';
 import { kafkaSecurityOptions } from '../infrastructure/kafka/kafka-client';
 import type { TopicRecord } from './kafka-audit';
 

@@ -1,4 +1,5 @@
-import { ConfigError, loadConfig } from './config';
+import { loadConfig } from './config';
+import { ConfigError } from './config-error';
 
 describe('loadConfig: shutdown bounds', () => {
   it('defaults below Kubernetes 30 s grace period', () => {

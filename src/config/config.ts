@@ -1,4 +1,18 @@
-import { accessSync, constants } from 'node:fs';
+import { ConfigError } from './config-error';
+import {
+  assets,
+  brokers,
+  type Env,
+  flag,
+  hostPort,
+  integer,
+  oneOf,
+  postgresUrl,
+  readableFile,
+  redisUrl,
+  text,
+} from './env-values';
+import { type KafkaSecurity, kafkaSecurity } from './kafka-security';
 
 /**
  * The service's configuration, read once from environment variables and validated at start.
@@ -95,96 +109,6 @@ export interface LedgerConfig {
   log: { level: string };
 }
 
-/** How the service reaches Kafka: plaintext by default; TLS (optionally mutual) and/or SASL. */
-export interface KafkaSecurity {
-  /** undefined: plaintext */
-  tls?: { caFile?: string; certFile?: string; keyFile?: string };
-  /** undefined: no SASL */
-  sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
-}
-
-export class ConfigError extends Error {
-  constructor(variable: string, problem: string) {
-    super(`invalid configuration: ${variable} ${problem}`);
-    this.name = 'ConfigError';
-  }
-}
-
-type Env = Readonly<Record<string, string | undefined>>;
-
-function text(env: Env, name: string, fallback: string): string {
-  const value = env[name];
-  return value === undefined || value === '' ? fallback : value;
-}
-
-function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  if (!/^[0-9]+$/.test(raw)) throw new ConfigError(name, `must be a whole number, got "${raw}"`);
-  const value = Number(raw);
-  if (value < min || value > max) {
-    throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
-  }
-  return value;
-}
-
-function oneOf(env: Env, name: string, fallback: string, allowed: readonly string[]): string {
-  const value = text(env, name, fallback);
-  if (!allowed.includes(value)) {
-    throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got "${value}"`);
-  }
-  return value;
-}
-
-function hostPort(env: Env, name: string, fallback: string): string {
-  const value = text(env, name, fallback);
-  const match = /^(.+):([0-9]{1,5})$/.exec(value);
-  if (!match || Number(match[2]) > 65535) {
-    throw new ConfigError(name, `must be host:port, got "${value}"`);
-  }
-  return value;
-}
-
-function redisUrl(env: Env, name: string, fallback: string): string {
-  const value = text(env, name, fallback);
-  if (!/^rediss?:\/\/[^\s]+$/.test(value)) {
-    throw new ConfigError(name, `must be a redis:// or rediss:// URL`);
-  }
-  return value;
-}
-
-function brokers(env: Env, name: string, fallback: string): string[] {
-  const value = text(env, name, fallback);
-  const list = value.split(',').map((b) => b.trim());
-  if (list.some((b) => !/^[^\s:]+:[0-9]{1,5}$/.test(b))) {
-    throw new ConfigError(name, `must be a comma-separated list of host:port, got "${value}"`);
-  }
-  return list;
-}
-
-function postgresUrl(env: Env, name: string, fallback: string): string {
-  const value = text(env, name, fallback);
-  if (!/^postgres(ql)?:\/\/[^\s]+$/.test(value)) throw new ConfigError(name, 'must be a postgres:// URL');
-  return value;
-}
-
-function flag(env: Env, name: string, fallback: boolean): boolean {
-  const value = text(env, name, fallback ? 'true' : 'false');
-  if (value !== 'true' && value !== 'false') throw new ConfigError(name, `must be true or false, got "${value}"`);
-  return value === 'true';
-}
-
-function assets(env: Env, name: string): string {
-  const value = text(env, name, '');
-  if (value !== '' && !/^[A-Z][A-Z0-9]{1,11}:[0-9]{1,2}(,[A-Z][A-Z0-9]{1,11}:[0-9]{1,2})*$/.test(value)) {
-    throw new ConfigError(name, `must look like "BTC:8,USDT:6", got "${value}"`);
-  }
-  for (const part of value === '' ? [] : value.split(',')) {
-    if (Number(part.split(':')[1]) > 18) throw new ConfigError(name, `scale of ${part} must be 0..18`);
-  }
-  return value;
-}
-
 export function loadConfig(env: Env = process.env): LedgerConfig {
   const durableAckTimeoutMs = integer(env, 'LEDGER_DURABLE_ACK_TIMEOUT_MS', 5000, 10, 60_000);
   return {
@@ -251,24 +175,6 @@ export function loadConfig(env: Env = process.env): LedgerConfig {
   };
 }
 
-/** A file the process must be able to read at start (a certificate, a key). */
-function readableFile(env: Env, name: string): string | undefined {
-  const path = text(env, name, '');
-  if (path === '') return undefined;
-  try {
-    accessSync(path, constants.R_OK);
-  } catch {
-    throw new ConfigError(name, `names a file that cannot be read: ${path}`);
-  }
-  return path;
-}
-
-/**
- * LEDGER_KAFKA_TLS=true (server certificate checked against LEDGER_KAFKA_TLS_CA_FILE, or the
- * system's CAs), a client certificate with LEDGER_KAFKA_TLS_CERT_FILE + _KEY_FILE (mutual TLS);
- * LEDGER_KAFKA_SASL_MECHANISM (plain, scram-sha-256, scram-sha-512) with _USERNAME and _PASSWORD.
- * SASL without TLS (SASL_PLAINTEXT) is allowed: some networks encrypt below Kafka.
- */
 /**
  * LEDGER_DURABLE_SHED_AFTER_MS (default: 70% of the durable-ack timeout): a new call waits about
  * as long as the longest wait so far, so past this it would most likely time out; refusing
@@ -280,48 +186,6 @@ function shedAfter(env: Env, timeoutMs: number): number {
     throw new ConfigError('LEDGER_DURABLE_SHED_AFTER_MS', `must be below LEDGER_DURABLE_ACK_TIMEOUT_MS (${timeoutMs})`);
   }
   return ms;
-}
-
-function kafkaSecurity(env: Env): KafkaSecurity {
-  const tlsOn = flag(env, 'LEDGER_KAFKA_TLS', false);
-  const caFile = readableFile(env, 'LEDGER_KAFKA_TLS_CA_FILE');
-  const certFile = readableFile(env, 'LEDGER_KAFKA_TLS_CERT_FILE');
-  const keyFile = readableFile(env, 'LEDGER_KAFKA_TLS_KEY_FILE');
-  for (const [name, file] of [
-    ['LEDGER_KAFKA_TLS_CA_FILE', caFile],
-    ['LEDGER_KAFKA_TLS_CERT_FILE', certFile],
-    ['LEDGER_KAFKA_TLS_KEY_FILE', keyFile],
-  ] as const) {
-    if (file !== undefined && !tlsOn) throw new ConfigError(name, 'is set but LEDGER_KAFKA_TLS is not true');
-  }
-  if ((certFile === undefined) !== (keyFile === undefined)) {
-    const [missing, given] =
-      certFile === undefined
-        ? ['LEDGER_KAFKA_TLS_CERT_FILE', 'LEDGER_KAFKA_TLS_KEY_FILE']
-        : ['LEDGER_KAFKA_TLS_KEY_FILE', 'LEDGER_KAFKA_TLS_CERT_FILE'];
-    throw new ConfigError(missing, `is needed with ${given}`);
-  }
-  const security: KafkaSecurity = {};
-  if (tlsOn) security.tls = { caFile, certFile, keyFile };
-  const mechanism = oneOf(env, 'LEDGER_KAFKA_SASL_MECHANISM', 'none', [
-    'none',
-    'plain',
-    'scram-sha-256',
-    'scram-sha-512',
-  ]);
-  const username = text(env, 'LEDGER_KAFKA_SASL_USERNAME', '');
-  const password = text(env, 'LEDGER_KAFKA_SASL_PASSWORD', '');
-  if (mechanism === 'none') {
-    if (username !== '')
-      throw new ConfigError('LEDGER_KAFKA_SASL_USERNAME', 'is set but LEDGER_KAFKA_SASL_MECHANISM is not');
-    if (password !== '')
-      throw new ConfigError('LEDGER_KAFKA_SASL_PASSWORD', 'is set but LEDGER_KAFKA_SASL_MECHANISM is not');
-    return security;
-  }
-  if (username === '') throw new ConfigError('LEDGER_KAFKA_SASL_USERNAME', `is needed with SASL ${mechanism}`);
-  if (password === '') throw new ConfigError('LEDGER_KAFKA_SASL_PASSWORD', `is needed with SASL ${mechanism}`);
-  security.sasl = { mechanism: mechanism as 'plain' | 'scram-sha-256' | 'scram-sha-512', username, password };
-  return security;
 }
 
 function grpcTls(env: Env): LedgerConfig['grpc']['tls'] {

@@ -1,7 +1,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfig } from '../../config/config';
+import { loadConfig } from '../../config/config';
+import { ConfigError } from '../../config/config-error';
 import { kafkaSecurityOptions } from './kafka-client';
 
 describe('Kafka TLS and SASL from the environment', () => {

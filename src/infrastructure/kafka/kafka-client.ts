@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { KafkaConfig, SASLOptions } from 'kafkajs';
-import type { KafkaSecurity } from '../../config/config';
+import type { KafkaSecurity } from '../../config/kafka-security';
 
 /**
  * The TLS and SASL part of a kafkajs client's configuration (the publisher's and the audit's),

@@ -1,4 +1,4 @@
-import { ConfigError } from '../../config/config';
+import { ConfigError } from '../../config/config-error';
 import { errorFields } from './grpc-telemetry.interceptor';
 import { telemetryFromEnv } from './observability-options';
 import { validateTracingEnv } from './tracing-sdk';

@@ -1,5 +1,5 @@
 import type { DestinationStream } from 'pino';
-import { ConfigError } from '../../config/config';
+import { ConfigError } from '../../config/config-error';
 
 export type TelemetryMode = 'on' | 'off';
 

@@ -17,7 +17,7 @@ import {
   type SamplingResult,
   TraceIdRatioBasedSampler,
 } from '@opentelemetry/sdk-trace';
-import { ConfigError } from '../../config/config';
+import { ConfigError } from '../../config/config-error';
 
 type Env = Record<string, string | undefined>;
 

@@ -11,7 +11,8 @@ import {
 import type Redis from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import { DataSource } from 'typeorm';
-import { ConfigError, type LedgerConfig } from '../../config/config';
+import type { LedgerConfig } from '../../config/config';
+import { ConfigError } from '../../config/config-error';
 import { LEDGER_CONFIG } from '../../config/config.module';
 import { CurrencyRegistry } from '../../ledger/domain/currency';
 import { ProtoMapper } from '../../ledger/grpc/to-proto';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type Redis from 'ioredis';
-import { ConfigError } from '../../config/config';
+import { ConfigError } from '../../config/config-error';
 
 /**
  * Checks that this Redis belongs to our event store (binding it on first use), then renews or

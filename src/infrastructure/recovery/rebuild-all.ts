@@ -1,4 +1,5 @@
-import { ConfigError, loadConfig } from '../../config/config';
+import { loadConfig } from '../../config/config';
+import { ConfigError } from '../../config/config-error';
 import { createDataSource } from '../postgres/data-source';
 import { PostgresEventStore } from '../postgres/postgres-event-store';
 import { LuaScripts } from '../redis/lua-scripts';
