@@ -5,7 +5,8 @@ import type { LedgerEvent } from '../../ledger/domain/events';
 import { ProtoMapper } from '../../ledger/grpc/to-proto';
 import type { SequencedEvent } from '../postgres/batch-append';
 import type { EventRow } from '../postgres/event-rows';
-import { KafkaPublisher, type KafkaPublisherOptions } from './kafka-publisher';
+import { KafkaPublisher } from './kafka-publisher';
+import type { KafkaPublisherOptions } from './kafka-publisher-options';
 
 function event(seq: number, accountId = 'a'): LedgerEvent {
   return {

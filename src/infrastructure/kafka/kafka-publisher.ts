@@ -1,47 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Admin, Producer } from 'kafkajs';
 import type { Pool } from 'pg';
-import type { LedgerEvent } from '../../ledger/domain/events';
-import { AccountEvent } from '../../generated/ledger/v1/ledger';
 import type { ProtoMapper } from '../../ledger/grpc/to-proto';
+import { eventMessage } from './event-message';
 import { Handoff, type HandedOffBatch, type Round } from './handoff';
+import type { KafkaPublisherOptions, PublisherObserver } from './kafka-publisher-options';
+import { unpublishedBacklog } from './publisher-backlog';
 import { PublisherLock } from './publisher-lock';
 
 export type { HandedOffBatch } from './handoff';
-
-export interface KafkaPublisherOptions {
-  topic: string;
-  partitions: number;
-  /** bound on events in one produce request */
-  batchMax: number;
-  /** with nothing handed over, look in Postgres for events stored by another instance's relay this often */
-  idlePollMs: number;
-  /**
-   * ... or, while this process's relay leads (everything it stores is handed over), this often:
-   * only a hand-off dropped at the end of a burst is found this way
-   */
-  safetyPollMs: number;
-  retryBackoffMaxMs: number;
-  /** bound on committed events handed over and not yet published; past it a batch is read back from Postgres later */
-  handoffMax: number;
-  /**
-   * A produce request follows the previous one after at least this long, unless a full request
-   * (batchMax) is waiting: the broker's cost is mostly per request, so a steady stream goes out
-   * in few large requests. Bounds how much later than Postgres an event reaches Kafka.
-   */
-  lingerMs: number;
-}
-
-export interface PublisherObserver {
-  produced(count: number, seconds: number): void;
-  failure(error: unknown, attempt: number): void;
-  backlog(pending: number, oldestAgeSeconds: number): void;
-  /**
-   * Runs one produce request inside a span linked to the relay batches that committed its events
-   * (`batchTraces`, W3C traceparents) and to the calls that made them.
-   */
-  traced<T>(events: readonly LedgerEvent[], batchTraces: readonly string[], send: () => Promise<T>): Promise<T>;
-}
 
 /**
  * The outbox saga's second half: emits stored events to Kafka (idempotent producer, acks=all,
@@ -232,11 +199,7 @@ export class KafkaPublisher {
       this.producer.send({
         topic: this.options.topic,
         acks: -1,
-        messages: events.map((event) => ({
-          key: event.accountId,
-          value: bufferOf(AccountEvent.encode(this.toProto.event(event)).finish()),
-          headers: { 'event-id': event.eventId, 'event-type': event.type, traceparent: event.traceparent },
-        })),
+        messages: events.map((event) => eventMessage(event, this.toProto)),
       }),
     );
     this.observer.produced(events.length, Number(process.hrtime.bigint() - start) / 1e9);
@@ -282,21 +245,8 @@ export class KafkaPublisher {
     const now = Date.now();
     if (now - this.lastBacklogMs < 1000) return;
     this.lastBacklogMs = now;
-    this.pool()
-      .query<{ n: string; age: number | null }>({
-        name: 'ledger_publisher_backlog',
-        text: `SELECT count(*)::text AS n,
-                      extract(epoch FROM now() - (SELECT recorded_at FROM ledger_events WHERE global_seq > $1
-                                                   ORDER BY global_seq LIMIT 1))::float8 AS age
-                 FROM ledger_events WHERE global_seq > $1`,
-        values: [from],
-      })
-      .then(({ rows }) => this.observer.backlog(Number(rows[0]?.n ?? 0), Number(rows[0]?.age ?? 0)))
+    unpublishedBacklog(this.pool(), from)
+      .then(({ pending, oldestAgeSeconds }) => this.observer.backlog(pending, oldestAgeSeconds))
       .catch(() => undefined);
   }
-}
-
-/** The encoded bytes as a Buffer (kafkajs wants one) without copying them. */
-function bufferOf(bytes: Uint8Array): Buffer {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
