@@ -1,5 +1,14 @@
-import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
 import { FastCounter, FastHistogram } from './fast-metrics';
+import {
+  BATCH_SIZE_BUCKETS,
+  GRPC_SECONDS_BUCKETS,
+  IO_SECONDS_BUCKETS,
+  REDIS_SECONDS_BUCKETS,
+  STEP_SECONDS_BUCKETS,
+} from './metric-buckets';
+import { MetricSamplers, type Sampler } from './metric-samplers';
+import { collectNodeRuntimeMetrics } from './node-runtime-metrics';
 
 /**
  * Every Prometheus metric family of the service, in one registry per application (so that tests
@@ -12,66 +21,15 @@ import { FastCounter, FastHistogram } from './fast-metrics';
  * gauges and the sampled counter are prom-client's own.
  */
 
-/** gRPC handling time: fine between 0.1 and 30 ms, so that a p99 of 0.5-20 ms is read closely. */
-export const GRPC_SECONDS_BUCKETS = [
-  0.0001, 0.00025, 0.0005, 0.00075, 0.001, 0.00125, 0.0015, 0.00175, 0.002, 0.0025, 0.003, 0.0035, 0.004, 0.005, 0.006,
-  0.0075, 0.01, 0.0125, 0.015, 0.0175, 0.02, 0.025, 0.03, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
-];
-/** Steps inside a command: validation and parsing take microseconds. */
-export const STEP_SECONDS_BUCKETS = [
-  0.000001, 0.0000025, 0.000005, 0.0000075, 0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
-  0.01, 0.025, 0.05, 0.1, 0.5, 1,
-];
-/** Redis round trips: from 50 us (a warm EVALSHA on loopback) up. */
-export const REDIS_SECONDS_BUCKETS = [
-  0.00005, 0.000075, 0.0001, 0.000125, 0.00015, 0.0002, 0.00025, 0.0003, 0.0004, 0.0005, 0.00075, 0.001, 0.0015, 0.002,
-  0.003, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
-];
-/** Postgres statements, relay transactions, Kafka produce calls, durable-ack waits. */
-export const IO_SECONDS_BUCKETS = [
-  0.0001, 0.00025, 0.0005, 0.00075, 0.001, 0.0015, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075,
-  0.1, 0.25, 0.5, 1, 2.5, 5, 10,
-];
-export const BATCH_SIZE_BUCKETS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000];
-/** Node GC pauses: scavenges take 0.1-2 ms; prom-client's default buckets start at 1 ms. */
-export const GC_SECONDS_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
-
-const UNCONVENTIONAL_DEFAULTS = [
-  'nodejs_active_handles_total',
-  'nodejs_active_requests_total',
-  'nodejs_active_resources_total',
-];
-
 const GRPC_LABELS = ['grpc_service', 'grpc_method', 'grpc_type'] as const;
-
-/** Fills a metric's value when Prometheus scrapes; a failing sampler leaves the last value. */
-export type Sampler = () => void | Promise<void>;
 
 export class LedgerMetrics {
   readonly registry = new Registry();
-  private readonly samplers = new Map<object, Sampler[]>();
+  private readonly samplers = new MetricSamplers();
 
   /** Runs `sampler` each time the metric is collected (prom-client calls a metric's collect before reading it). */
   addSampler(metric: object, sampler: Sampler): void {
-    const list = this.samplers.get(metric) ?? [];
-    list.push(sampler);
-    this.samplers.set(metric, list);
-  }
-
-  /** The collect function of a sampled metric; `metric` is read when it runs (after construction). */
-  private sampled(metric: () => object): () => Promise<void> {
-    return async () => {
-      const list = this.samplers.get(metric()) ?? [];
-      await Promise.all(
-        list.map(async (sampler) => {
-          try {
-            await sampler();
-          } catch {
-            // A sample that cannot be taken now (e.g. Redis down) keeps the previous value.
-          }
-        }),
-      );
-    };
+    this.samplers.add(metric, sampler);
   }
 
   // gRPC server (grpc-ecosystem/go-grpc-middleware names)
@@ -98,14 +56,14 @@ export class LedgerMetrics {
     name: 'grpc_server_in_flight_requests',
     help: 'RPCs being handled right now.',
     labelNames: GRPC_LABELS,
-    collect: this.sampled((): object => this.grpcInFlight),
+    collect: this.samplers.collect((): object => this.grpcInFlight),
     registers: [this.registry],
   });
   readonly grpcHandlingMax = new Gauge({
     name: 'grpc_server_handling_max_seconds',
     help: 'Longest handling time of one RPC over the last 60 s, in seconds.',
     labelNames: GRPC_LABELS,
-    collect: this.sampled((): object => this.grpcHandlingMax),
+    collect: this.samplers.collect((): object => this.grpcHandlingMax),
     registers: [this.registry],
   });
 
@@ -140,7 +98,7 @@ export class LedgerMetrics {
   readonly activeReservations = new Gauge({
     name: 'ledger_active_reservations_with_expiry',
     help: 'Active reservations that carry a TTL (sum of the buckets expiry indexes, sampled at scrape).',
-    collect: this.sampled((): object => this.activeReservations),
+    collect: this.samplers.collect((): object => this.activeReservations),
     registers: [this.registry],
   });
   readonly expiries = new FastCounter({
@@ -184,7 +142,7 @@ export class LedgerMetrics {
     name: 'ledger_redis_connection_state',
     help: 'State of the hot-path Redis connection: 1 for the current state, 0 for the others.',
     labelNames: ['state'],
-    collect: this.sampled((): object => this.redisConnectionState),
+    collect: this.samplers.collect((): object => this.redisConnectionState),
     registers: [this.registry],
   });
   readonly redisReconnects = new FastCounter({
@@ -195,14 +153,14 @@ export class LedgerMetrics {
   readonly redisCommandQueueDepth = new Gauge({
     name: 'ledger_redis_command_queue_depth',
     help: 'Commands sent on the hot-path connection and awaiting their reply (sampled at scrape).',
-    collect: this.sampled((): object => this.redisCommandQueueDepth),
+    collect: this.samplers.collect((): object => this.redisCommandQueueDepth),
     registers: [this.registry],
   });
   readonly redisServerCpuSeconds = new Counter({
     name: 'ledger_redis_server_cpu_seconds_total',
     help: 'CPU time used by the Redis server (INFO cpu used_cpu_user/used_cpu_sys, sampled at scrape).',
     labelNames: ['mode'],
-    collect: this.sampled((): object => this.redisServerCpuSeconds),
+    collect: this.samplers.collect((): object => this.redisServerCpuSeconds),
     registers: [this.registry],
   });
 
@@ -211,14 +169,14 @@ export class LedgerMetrics {
     name: 'ledger_outbox_pending_events',
     help: 'Events waiting: store="redis" in the outbox streams (not yet in Postgres), store="postgres" stored but not yet published to Kafka.',
     labelNames: ['store'],
-    collect: this.sampled((): object => this.outboxPending),
+    collect: this.samplers.collect((): object => this.outboxPending),
     registers: [this.registry],
   });
   readonly outboxOldestSeconds = new Gauge({
     name: 'ledger_outbox_oldest_unpublished_seconds',
     help: 'Age of the oldest event waiting in the store (the outbox lag), in seconds; 0 when none waits.',
     labelNames: ['store'],
-    collect: this.sampled((): object => this.outboxOldestSeconds),
+    collect: this.samplers.collect((): object => this.outboxOldestSeconds),
     registers: [this.registry],
   });
 
@@ -240,19 +198,19 @@ export class LedgerMetrics {
     name: 'ledger_pg_pool_connections',
     help: 'Connections of the Postgres pool by state (idle, active); their sum is the pool total.',
     labelNames: ['state'],
-    collect: this.sampled((): object => this.pgPoolConnections),
+    collect: this.samplers.collect((): object => this.pgPoolConnections),
     registers: [this.registry],
   });
   readonly pgPoolWaiting = new Gauge({
     name: 'ledger_pg_pool_waiting_clients',
     help: 'Callers waiting for a Postgres pool connection.',
-    collect: this.sampled((): object => this.pgPoolWaiting),
+    collect: this.samplers.collect((): object => this.pgPoolWaiting),
     registers: [this.registry],
   });
   readonly pgLockWaits = new Gauge({
     name: 'ledger_pg_lock_waits',
     help: 'Postgres sessions of this database waiting on a lock (pg_stat_activity/pg_locks, sampled).',
-    collect: this.sampled((): object => this.pgLockWaits),
+    collect: this.samplers.collect((): object => this.pgLockWaits),
     registers: [this.registry],
   });
   readonly relayBatchSize = new FastHistogram({
@@ -298,11 +256,6 @@ export class LedgerMetrics {
 
   constructor(options: { defaultMetrics: boolean } = { defaultMetrics: true }) {
     // Node runtime: CPU, memory, heap spaces, GC pauses, event-loop lag, handles.
-    if (options.defaultMetrics) {
-      collectDefaultMetrics({ register: this.registry, gcDurationBuckets: GC_SECONDS_BUCKETS });
-      // Gauges named like counters (promtool: non-counter metrics should not have "_total");
-      // nodejs_active_{handles,requests,resources}{type} carry the same numbers by type.
-      for (const name of UNCONVENTIONAL_DEFAULTS) this.registry.removeSingleMetric(name);
-    }
+    if (options.defaultMetrics) collectNodeRuntimeMetrics(this.registry);
   }
 }
