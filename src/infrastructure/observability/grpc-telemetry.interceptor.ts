@@ -1,53 +1,18 @@
 import { performance } from 'node:perf_hooks';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { type CallHandler, type ExecutionContext, Injectable, type NestInterceptor } from '@nestjs/common';
-import { RpcException } from '@nestjs/microservices';
 import { context, propagation, ROOT_CONTEXT, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { PinoLogger } from 'nestjs-pino';
 import { Observable } from 'rxjs';
 import { LedgerError } from '../../ledger/domain/errors';
-import { GRPC_CODE_OF_REASON } from '../../ledger/grpc/error-status';
-import type { FastCounterChild, FastHistogramChild } from './fast-metrics';
+import { type CallFailure, classifyFailure, errorFields, grpcCodeName } from './call-failure';
 import { grpcCodeLabel } from './grpc-code-label';
 import type { GrpcType } from './grpc-method-types';
 import type { LedgerMetrics } from './ledger-metrics';
 import { type CallLike, callerGaveUp } from '../grpc/call-deadline';
 import { currentRequestId, requestIdOf, withCallLogContext } from './logging';
-import { isFault, reasonOf } from './timed-steps';
+import { describeMethod, isReplayed, type MethodTelemetry, recordCall } from './method-telemetry';
 import { grpcMetadataGetter, recordFailure, type Tracing } from './tracing';
-import { WindowedMax } from './windowed-max';
-
-/** How a failed call is reported: its reason code, whether it is our fault, and its gRPC code. */
-export interface CallFailure {
-  reason: string;
-  fault: boolean;
-  code: GrpcStatus;
-}
-
-/**
- * A handler's error as the caller sees it (the same mapping as GrpcExceptionFilter): a
- * LedgerError keeps its reason (DEPENDENCY_UNAVAILABLE and OVERLOADED are faults, the others
- * business rejects); an RpcException raised on purpose (UNIMPLEMENTED) is a reject named by its
- * code; anything else is an INTERNAL fault.
- */
-export function classifyFailure(error: unknown): CallFailure {
-  if (error instanceof LedgerError) {
-    return { reason: error.reason, fault: isFault(error), code: GRPC_CODE_OF_REASON[error.reason] };
-  }
-  if (error instanceof RpcException) {
-    const raw = error.getError();
-    const given = typeof raw === 'object' && raw !== null ? (raw as { code?: unknown }).code : undefined;
-    const code =
-      typeof given === 'number' && GrpcStatus[given] !== undefined ? (given as GrpcStatus) : GrpcStatus.UNKNOWN;
-    return { reason: grpcCodeName(code), fault: false, code };
-  }
-  return { reason: reasonOf(error), fault: true, code: GrpcStatus.INTERNAL };
-}
-
-/** The C-core name of a status (`FAILED_PRECONDITION`): the reason of a reject raised as a bare status. */
-export function grpcCodeName(code: GrpcStatus): string {
-  return GrpcStatus[code] ?? 'UNKNOWN';
-}
 
 interface GrpcCallLike {
   getPath?: () => string;
@@ -60,20 +25,6 @@ interface ObservedCall {
   failed(error: unknown): void;
   /** torn down before it completed: the caller went away (deadline or cancel) */
   cancelled(): void;
-}
-
-/** Per RPC method: its labels and pre-bound metric children (bounded: one per registered method). */
-interface MethodTelemetry {
-  service: string;
-  method: string;
-  spanName: string;
-  started: FastCounterChild;
-  /** calls being handled (read into grpc_server_in_flight_requests at scrape) */
-  inFlight: number;
-  seconds: FastHistogramChild;
-  max: WindowedMax;
-  handled: Map<GrpcStatus, FastCounterChild>;
-  labels: [string, string, string];
 }
 
 /**
@@ -194,7 +145,7 @@ export class GrpcTelemetryInterceptor implements NestInterceptor {
       // A caller that went away (deadline, cancel) saw that, not our answer: counted as it saw it.
       const code = callerGaveUp(call) ?? result;
       const seconds = (performance.now() - start) / 1000;
-      if (this.perCall) this.record(method, seconds, code, failure, reply);
+      if (this.perCall) recordCall(this.metrics, method, seconds, code, failure, reply);
       if (span) {
         span.setAttribute('rpc.grpc.status_code', code);
         if (failure) recordFailure(span, failure.reason, error, failure.fault);
@@ -214,38 +165,6 @@ export class GrpcTelemetryInterceptor implements NestInterceptor {
       },
       cancelled: () => settle(undefined, undefined, GrpcStatus.CANCELLED, undefined),
     };
-  }
-
-  private record(
-    method: MethodTelemetry,
-    seconds: number,
-    code: GrpcStatus,
-    failure: CallFailure | undefined,
-    reply: unknown,
-  ): void {
-    method.inFlight--;
-    method.seconds.observe(seconds);
-    method.max.record(seconds);
-    let handled = method.handled.get(code);
-    if (!handled) {
-      handled = this.metrics.grpcHandled.labels(...method.labels, grpcCodeLabel(code));
-      method.handled.set(code, handled);
-    }
-    handled.inc();
-    const operation = method.method;
-    if (failure?.fault) {
-      this.metrics.operations.labels(operation, 'error').inc();
-    } else if (failure) {
-      this.metrics.operations.labels(operation, 'rejected').inc();
-      this.metrics.rejects.labels(operation, failure.reason).inc();
-    } else if (code !== GrpcStatus.OK) {
-      this.metrics.operations.labels(operation, 'cancelled').inc();
-    } else if (isReplayed(reply)) {
-      this.metrics.operations.labels(operation, 'replayed').inc();
-      this.metrics.replays.labels(operation).inc();
-    } else {
-      this.metrics.operations.labels(operation, 'ok').inc();
-    }
   }
 
   private logFailure(
@@ -286,7 +205,7 @@ export class GrpcTelemetryInterceptor implements NestInterceptor {
   private methodOfPath(path: string, ctx?: ExecutionContext): MethodTelemetry {
     let method = this.methods.get(path);
     if (!method) {
-      method = this.describe(path, ctx);
+      method = describeMethod(this.metrics, this.methodTypes, path, ctx);
       this.methods.set(path, method);
     }
     return method;
@@ -297,43 +216,6 @@ export class GrpcTelemetryInterceptor implements NestInterceptor {
     const path = typeof call?.getPath === 'function' ? call.getPath() : undefined;
     return this.methodOfPath(path ?? `${ctx.getClass().name}/${ctx.getHandler().name}`, ctx);
   }
-
-  private describe(path: string | undefined, ctx: ExecutionContext | undefined): MethodTelemetry {
-    // "/ledger.v1.LedgerService/Reserve" -> service "ledger.v1.LedgerService", method "Reserve"
-    const match = path ? /^\/([^/]+)\/([^/]+)$/.exec(path) : null;
-    const service = match?.[1] ?? ctx?.getClass().name ?? 'unknown';
-    const name = match?.[2] ?? ctx?.getHandler().name ?? path ?? 'unknown';
-    const type = (path && this.methodTypes.get(path)) || 'unary';
-    const labels: [string, string, string] = [service, name, type];
-    const m = this.metrics;
-
-    return {
-      service,
-      method: name,
-      spanName: `${service}/${name}`,
-      started: m.grpcStarted.labels(...labels),
-      inFlight: 0,
-      seconds: m.grpcHandlingSeconds.labels(...labels),
-      max: new WindowedMax(),
-      handled: new Map(),
-      labels,
-    };
-  }
-}
-
-export function errorFields(error: unknown): Record<string, unknown> {
-  if (!(error instanceof Error)) return { type: typeof error, message: String(error) };
-  const code = (error as { code?: unknown }).code;
-  return {
-    type: error.name,
-    message: error.message,
-    ...(typeof code === 'string' || typeof code === 'number' ? { code } : {}),
-    stack: error.stack,
-  };
 }
 
 export type CallMetadata = Parameters<typeof grpcMetadataGetter.get>[0];
-
-function isReplayed(reply: unknown): boolean {
-  return typeof reply === 'object' && reply !== null && (reply as { replayed?: unknown }).replayed === true;
-}

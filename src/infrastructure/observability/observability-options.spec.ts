@@ -1,5 +1,5 @@
 import { ConfigError } from '../../config/config-error';
-import { errorFields } from './grpc-telemetry.interceptor';
+import { errorFields } from './call-failure';
 import { telemetryFromEnv } from './observability-options';
 import { validateTracingEnv } from './tracing-sdk';
 
