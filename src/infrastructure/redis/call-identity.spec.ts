@@ -1,4 +1,16 @@
-import { parameterHash } from './call-identity';
+import fc from 'fast-check';
+import { canonicalJson, parameterHash, type ParameterValue } from './call-identity';
+
+/** The definition the stored digests were made with: JSON.stringify with a key-sorting replacer. */
+function reference(kind: string, params: Record<string, ParameterValue>): string {
+  return JSON.stringify([kind, params], (_, value: unknown) => {
+    if (typeof value === 'bigint') return value.toString();
+    if (value && typeof value === 'object' && !Array.isArray(value)) {
+      return Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    }
+    return value;
+  });
+}
 
 describe('parameterHash', () => {
   it('keeps the digests of known calls (they are stored in Redis and Postgres forever)', () => {
@@ -17,5 +29,22 @@ describe('parameterHash', () => {
     expect(parameterHash('x', { a: 1n, b: 'q' })).toBe(parameterHash('x', { b: 'q', a: 1n }));
     expect(parameterHash('x', { a: 1n })).not.toBe(parameterHash('x', { a: 2n }));
     expect(parameterHash('x', { a: 1 })).not.toBe(parameterHash('x', { a: '1' }));
+  });
+
+  it('builds exactly the JSON of the reference definition, for any flat parameters', () => {
+    const name = fc.stringMatching(/^[a-z_][a-zA-Z0-9_]{0,11}$/);
+    const value = fc.oneof(
+      fc.string({ unit: 'binary' }),
+      fc.bigInt(),
+      fc.integer(),
+      fc.double(),
+      fc.boolean(),
+    ) as fc.Arbitrary<ParameterValue>;
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), fc.dictionary(name, value), (kind, params) => {
+        expect(canonicalJson(kind, params)).toBe(reference(kind, params));
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
