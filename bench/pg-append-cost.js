@@ -1,7 +1,8 @@
 // Postgres-side cost of the relay's batch transaction, without the service: sequential batches
 // through BatchAppender (the built dist/, the same BEGIN + lock, INSERT and COMMIT the relay
 // sends), at each batch size, then the CPU the server's backend spent per batch (from /proc, so
-// Postgres must run on this machine) and the wall time per batch. The two smallest sizes give
+// Postgres must run on this machine), this client's CPU per batch (the relay's share: building
+// the statement, the round trips' system calls, parsing the reply) and the wall time per batch. The two smallest sizes give
 // the fixed cost of a batch and the cost of each event in it: what a change to the relay's
 // transaction (fewer statements, fewer round trips, a different INSERT) saves, measured apart
 // from the noise of a full `npm run bench`.
@@ -56,10 +57,17 @@ async function measure(appender, backendPid, next, batches, size) {
   const stillInRedis = async () => true;
   for (let i = 0; i < 20; i++) await appender.append(Array.from({ length: size }, next), stillInRedis);
   const ticks = cpuTicks(backendPid);
+  const own = process.cpuUsage();
   const start = process.hrtime.bigint();
   for (let i = 0; i < batches; i++) await appender.append(Array.from({ length: size }, next), stillInRedis);
   const wallMs = Number(process.hrtime.bigint() - start) / 1e6;
-  return { size, cpuUs: ((cpuTicks(backendPid) - ticks) * 1e4) / batches, wallMs: wallMs / batches };
+  const { user, system } = process.cpuUsage(own);
+  return {
+    size,
+    cpuUs: ((cpuTicks(backendPid) - ticks) * 1e4) / batches,
+    clientUs: (user + system) / batches,
+    wallMs: wallMs / batches,
+  };
 }
 
 async function main([url, batchesArg = '400', sizesArg = '1,8,32']) {
@@ -93,7 +101,8 @@ async function main([url, batchesArg = '400', sizesArg = '1,8,32']) {
     for (const r of results) {
       process.stdout.write(
         `batch ${String(r.size).padStart(4)}: Postgres backend ${r.cpuUs.toFixed(0).padStart(5)} us CPU per batch ` +
-          `(${(r.cpuUs / r.size).toFixed(0)} per event), ${r.wallMs.toFixed(2)} ms per batch\n`,
+          `(${(r.cpuUs / r.size).toFixed(0)} per event), this client ${r.clientUs.toFixed(0)} us, ` +
+          `${r.wallMs.toFixed(2)} ms per batch\n`,
       );
     }
     if (results.length >= 2) {

@@ -170,6 +170,30 @@ describe('event store: global_seq follows commit order and each account version 
     expect(await db.query(`SELECT 1 FROM ledger_event_conflicts WHERE account_id = $1`, [q])).toHaveLength(1);
   });
 
+  it('the batch goes as literals: any text a caller sent is stored exactly as sent', async () => {
+    const store = await eventStore();
+    const account = uid('quote');
+    const texts = [
+      `'); DROP TABLE ledger_events; --`,
+      'back\\slash \\\\ and "double" and \'single\' quotes',
+      '{braces},[brackets], commas, NULL, null',
+      'line\nbreak\ttab',
+      'ünïcødé 漢字 🙂',
+      '',
+    ];
+    const events = texts.map((text, i) =>
+      outboxEvent(account, i + 1, { referenceId: text, metadata: { note: text, [text || 'empty']: 'key' } }),
+    );
+    const result = await store.append(events);
+    expect(result.inserted).toBe(texts.length);
+    const rows = await db.query<{ reference_id: string; metadata: { client: Record<string, string> } }>(
+      `SELECT reference_id, metadata FROM ledger_events WHERE account_id = $1 ORDER BY version`,
+      [account],
+    );
+    expect(rows.map((r) => r.reference_id)).toEqual(texts);
+    expect(rows.map((r) => r.metadata.client)).toEqual(events.map((e) => e.metadata));
+  });
+
   describe('the relay (one bucket, real Redis)', () => {
     let redis: PrivateRedis;
     let direct: Redis;

@@ -1,15 +1,6 @@
-import type { Pool, PoolClient } from 'pg';
+import type { Pool, PoolClient, QueryResult } from 'pg';
 import { detailsToJson, type OutboxEvent } from '../outbox/outbox-entry';
-
-/**
- * Advisory lock of appends to ledger_events (exclusive): every batch transaction takes it before
- * it draws a global_seq and holds it until it commits or rolls back. Appends are therefore
- * serialized, and global_seq order is commit order: see CommittedBatch.
- */
-export const APPEND_LOCK = 7_320_003;
-
-/** Advisory lock namespace of account histories (shared here, exclusive for a rebuild: withAccountLock). */
-export const ACCOUNT_LOCK_SPACE = 7_320_002;
+import { APPEND_PREPARE, beginLockAndAppend } from './append-statement';
 
 /** Thrown by append when the batch's outbox entries vanished from Redis before it was stored. */
 export class OutboxBatchLostError extends Error {
@@ -54,76 +45,10 @@ export interface AppendResult {
   committed: CommittedBatch;
 }
 
-/** Statement 1: the transaction and the append lock, in one round trip (no parameters: simple protocol). */
-const BEGIN_AND_LOCK = `BEGIN; SELECT pg_advisory_xact_lock(${APPEND_LOCK})`;
-
-/**
- * Statement 2, prepared once per connection: the batch's account history locks (shared), the
- * highest global_seq stored before it, the events (one multi-row INSERT, in batch order, so that
- * global_seq follows each account's versions) and their idempotency records (one per (key,
- * account), with the last version the call produced there: a final commit writes two events
- * under one key, a transfer one on each of two accounts). A re-delivered event inserts nothing.
- * `history_locks` is joined into the INSERT so that it runs (a CTE nobody reads is skipped).
- */
-const APPEND_SQL = `
-WITH input AS MATERIALIZED (
-  SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::bigint[], $7::bigint[],
-                       $8::bigint[], $9::text[], $10::text[], $11::text[], $12::jsonb[], $13::jsonb[], $14::bigint[],
-                       $15::text[], $16::text[])
-    WITH ORDINALITY AS t(event_id, account_id, version, type, currency, amount, balance_after, held_after,
-                         reference_id, reservation_id, counterparty_account_id, payload, metadata, occurred_ms,
-                         idempotency_key, request_hash, ord)
-), history_locks AS MATERIALIZED (
-  SELECT count(pg_advisory_xact_lock_shared(${ACCOUNT_LOCK_SPACE}, hashtext(a.account_id))) AS n
-    FROM (SELECT DISTINCT account_id FROM input ORDER BY account_id) a
-), prior AS MATERIALIZED (
-  SELECT coalesce(max(global_seq), 0) AS seq FROM ledger_events
-), stored AS (
-  INSERT INTO ledger_events (event_id, account_id, version, type, currency, amount, balance_after, held_after,
-                             reference_id, reservation_id, counterparty_account_id, payload, metadata, occurred_at)
-  SELECT i.event_id, i.account_id, i.version, i.type, i.currency, i.amount, i.balance_after, i.held_after,
-         i.reference_id, i.reservation_id, i.counterparty_account_id, i.payload, i.metadata,
-         to_timestamp(i.occurred_ms / 1000.0)
-    FROM input i CROSS JOIN history_locks
-   ORDER BY i.ord
-  ON CONFLICT DO NOTHING
-  RETURNING global_seq, event_id
-), keyed AS (
-  INSERT INTO ledger_idempotency (idempotency_key, account_id, request_hash, version, event_id)
-  SELECT DISTINCT ON (i.idempotency_key, i.account_id) i.idempotency_key, i.account_id, i.request_hash, i.version,
-         i.event_id
-    FROM stored s JOIN input i ON i.event_id = s.event_id
-   WHERE i.request_hash <> ''
-   ORDER BY i.idempotency_key, i.account_id, i.version DESC
-  ON CONFLICT (idempotency_key, account_id) DO UPDATE
-    SET version = EXCLUDED.version, event_id = EXCLUDED.event_id
-    WHERE ledger_idempotency.version < EXCLUDED.version
-)
-SELECT p.seq::text AS prior_seq, s.global_seq::text AS global_seq, s.event_id::text AS event_id
-  FROM prior p LEFT JOIN stored s ON true
- ORDER BY s.global_seq`;
-
-function columns(events: readonly OutboxEvent[]): unknown[] {
-  return [
-    events.map((e) => e.eventId),
-    events.map((e) => e.accountId),
-    events.map((e) => e.version),
-    events.map((e) => e.type),
-    events.map((e) => e.currency),
-    events.map((e) => e.amount.toString()),
-    events.map((e) => e.balanceAfter.toString()),
-    events.map((e) => e.heldAfter.toString()),
-    events.map((e) => e.referenceId),
-    events.map((e) => e.reservationId),
-    events.map((e) => e.counterpartyAccountId),
-    events.map((e) => JSON.stringify(detailsToJson(e.details))),
-    events.map((e) =>
-      JSON.stringify({ client: e.metadata, traceparent: e.traceparent, idempotency_key: e.idempotencyKey }),
-    ),
-    events.map((e) => e.occurredAtMs),
-    events.map((e) => e.idempotencyKey),
-    events.map((e) => e.requestHash),
-  ];
+interface AppendRow {
+  prior_seq: string;
+  global_seq: string | null;
+  event_id: string | null;
 }
 
 function sequence(text: string): number {
@@ -148,10 +73,10 @@ export class BatchAppender {
   constructor(private readonly pool: () => Pool) {}
 
   /**
-   * Appends a batch in one transaction (the relay's group commit): BEGIN + append lock, one
-   * statement for the events and their idempotency records, the Redis check, COMMIT. Three
-   * round trips whatever the batch size; a batch with re-delivered or conflicting events adds
-   * one or two.
+   * Appends a batch in one transaction (the relay's group commit): BEGIN + append lock + one
+   * statement for the events and their idempotency records (one message), the Redis check,
+   * COMMIT. Two Postgres round trips whatever the batch size; a batch with re-delivered or
+   * conflicting events adds one or two.
    *
    * `stillInRedis` runs while the batch's account history locks are held, just before COMMIT:
    * if Redis lost its data after the batch was read, an account may already have been rebuilt
@@ -163,12 +88,9 @@ export class BatchAppender {
     if (events.length === 0) throw new Error('append needs at least one event');
     const client = await this.connection();
     try {
-      await client.query(BEGIN_AND_LOCK);
-      const { rows } = await client.query<{ prior_seq: string; global_seq: string | null; event_id: string | null }>({
-        name: 'ledger_append_batch',
-        text: APPEND_SQL,
-        values: columns(events),
-      });
+      // Several statements in one query: pg answers with one result per statement.
+      const results = (await client.query(beginLockAndAppend(events))) as unknown as QueryResult<AppendRow>[];
+      const rows = results[results.length - 1]?.rows ?? [];
       const afterSeq = sequence(rows[0]?.prior_seq ?? '0');
       const seqOf = new Map<string, number>();
       for (const row of rows) {
@@ -206,6 +128,13 @@ export class BatchAppender {
     if (this.client) return this.client;
     const client = await this.pool().connect();
     client.on('error', this.onError);
+    try {
+      await client.query(APPEND_PREPARE);
+    } catch (error) {
+      client.removeListener('error', this.onError);
+      client.release(error instanceof Error ? error : new Error(String(error)));
+      throw error;
+    }
     this.client = client;
     return client;
   }

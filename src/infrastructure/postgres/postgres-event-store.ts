@@ -13,7 +13,8 @@ import {
   snapshotOfState,
   stateOfSnapshot,
 } from './event-rows';
-import { ACCOUNT_LOCK_SPACE, type AppendResult, BatchAppender } from './batch-append';
+import { ACCOUNT_LOCK_SPACE } from './append-locks';
+import { type AppendResult, BatchAppender } from './batch-append';
 import { BatchedLookup } from './batched-lookup';
 import { pgPool } from './data-source';
 
