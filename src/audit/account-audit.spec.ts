@@ -1,12 +1,7 @@
 import { foldEvents } from '../ledger/domain/account';
 import type { LedgerEvent } from '../ledger/domain/events';
-import {
-  AccountFold,
-  compareIdempotency,
-  compareRedis,
-  type RedisAccountRead,
-  type StoredIdempotency,
-} from './account-audit';
+import { compareIdempotency, compareRedis, type RedisAccountRead, type StoredIdempotency } from './account-audit';
+import { AccountFold } from './account-fold';
 import { History, redisHashesOf } from './audit.test-support';
 
 function folded(events: readonly LedgerEvent[], accountId = events[0]?.accountId ?? 'a'): AccountFold {

@@ -1,13 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ProtoMapper } from '../ledger/grpc/to-proto';
 import { eventOfRow, type EventRow } from '../infrastructure/postgres/event-rows';
-import {
-  AccountFold,
-  compareIdempotency,
-  compareRedis,
-  type RedisAccountRead,
-  type StoredIdempotency,
-} from './account-audit';
+import { compareIdempotency, compareRedis, type RedisAccountRead, type StoredIdempotency } from './account-audit';
+import { AccountFold } from './account-fold';
 import { CurrencyTotals } from './currency-totals';
 import type { Difference } from './differences';
 import { type ExpectedRecord, KafkaAudit, type TopicRecord } from './kafka-audit';

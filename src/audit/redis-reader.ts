@@ -1,6 +1,7 @@
 import type Redis from 'ioredis';
 import { RedisKeys } from '../infrastructure/redis/redis-keys';
-import { type AccountFold, hasReplyRecord, type RedisAccountRead } from './account-audit';
+import { hasReplyRecord, type RedisAccountRead } from './account-audit';
+import type { AccountFold } from './account-fold';
 
 /** Commands per pipeline round trip: bounds one reply's size whatever an account holds. */
 const PIPELINE_MAX = 1000;
