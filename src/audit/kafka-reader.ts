@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Kafka, logLevel } from 'kafkajs';
+import { type Batch, Kafka, logLevel } from 'kafkajs';
 import type { KafkaSecurity } from '../config/kafka-security';
 import { kafkaSecurityOptions } from '../infrastructure/kafka/kafka-client';
 import type { TopicRecord } from './kafka-audit';
@@ -59,21 +59,7 @@ export async function readTopic(
           autoCommit: false,
           eachBatch: async ({ batch, heartbeat }) => {
             const end = ends.get(batch.partition) ?? 0n;
-            const records: TopicRecord[] = [];
-            for (const m of batch.messages) {
-              if (BigInt(m.offset) >= end) break;
-              const headers: Record<string, string> = {};
-              for (const [name, value] of Object.entries(m.headers ?? {})) {
-                headers[name] = Buffer.isBuffer(value) ? value.toString('utf8') : String(value ?? '');
-              }
-              records.push({
-                partition: batch.partition,
-                offset: m.offset,
-                key: m.key?.toString('utf8') ?? '',
-                headers,
-                value: m.value ?? Buffer.alloc(0),
-              });
-            }
+            const records = recordsBefore(batch, end);
             await onBatch(records);
             await heartbeat();
             const last = records[records.length - 1];
@@ -92,4 +78,24 @@ export async function readTopic(
     await admin.disconnect().catch(() => undefined);
   }
   return true;
+}
+
+/** The batch's messages before `end` (the partition's end offset when the read began), as records. */
+function recordsBefore(batch: Batch, end: bigint): TopicRecord[] {
+  const records: TopicRecord[] = [];
+  for (const m of batch.messages) {
+    if (BigInt(m.offset) >= end) break;
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(m.headers ?? {})) {
+      headers[name] = Buffer.isBuffer(value) ? value.toString('utf8') : String(value ?? '');
+    }
+    records.push({
+      partition: batch.partition,
+      offset: m.offset,
+      key: m.key?.toString('utf8') ?? '',
+      headers,
+      value: m.value ?? Buffer.alloc(0),
+    });
+  }
+  return records;
 }
