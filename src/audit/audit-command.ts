@@ -4,9 +4,11 @@ import { ConfigError } from '../config/config-error';
 import { CurrencyRegistry, parseExtraAssets } from '../ledger/domain/currency';
 import { ProtoMapper } from '../ledger/grpc/to-proto';
 import { createRedisClient } from '../infrastructure/redis/redis-client';
+import { type AuditOptions, DEFAULT_AUDIT_OPTIONS } from './audit-options';
+import type { AuditResult } from './audit-result';
 import { formatDifference } from './differences';
 import { readTopic } from './kafka-reader';
-import { type AuditOptions, type AuditResult, DEFAULT_AUDIT_OPTIONS, LedgerAudit } from './ledger-audit';
+import { LedgerAudit } from './ledger-audit';
 import { AuditPostgres } from './postgres-reader';
 import { AuditRedis } from './redis-reader';
 

@@ -11,6 +11,9 @@ export interface Difference {
   detail: string;
 }
 
+/** Where a pass of the audit sends the differences it finds (LedgerAudit counts and keeps them). */
+export type ReportDifferences = (differences: readonly Difference[]) => void;
+
 export function formatDifference(d: Difference): string {
   return `account ${d.account} field ${d.field}: ${d.detail}`;
 }

@@ -1,73 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ProtoMapper } from '../ledger/grpc/to-proto';
 import { eventOfRow, type EventRow } from '../infrastructure/postgres/event-rows';
 import { compareIdempotency, compareRedis, type RedisAccountRead, type StoredIdempotency } from './account-audit';
 import { AccountFold } from './account-fold';
+import { type AuditOptions, type AuditSources, DEFAULT_AUDIT_OPTIONS } from './audit-options';
+import type { AuditResult, AuditSummary } from './audit-result';
 import { CurrencyTotals } from './currency-totals';
-import type { Difference } from './differences';
-import { type ExpectedRecord, KafkaAudit, type TopicRecord } from './kafka-audit';
-import type { AuditPostgres } from './postgres-reader';
-import type { AuditRedis } from './redis-reader';
-
-export interface AuditOptions {
-  /** also read the topic and check it against the store */
-  kafka: boolean;
-  /** first wait (at most this long) for the outbox (and, with kafka, the Kafka queue) to drain */
-  waitDrainedMs: number;
-  /** differences kept in the result (all are counted, and all reach onDifference) */
-  maxDifferences: number;
-  /** an account that differs while it is still changing is read again, this many times ... */
-  recheckTimes: number;
-  /** ... this long apart */
-  recheckDelayMs: number;
-  /** events per Postgres page */
-  pageSize: number;
-  /** accounts per Redis/Postgres round of lookups */
-  groupSize: number;
-  onDifference?: (difference: Difference) => void;
-}
-
-export const DEFAULT_AUDIT_OPTIONS: AuditOptions = {
-  kafka: false,
-  waitDrainedMs: 30_000,
-  maxDifferences: 1000,
-  recheckTimes: 3,
-  recheckDelayMs: 500,
-  pageSize: 5000,
-  groupSize: 200,
-};
-
-export interface AuditSummary {
-  accounts: number;
-  events: number;
-  reservations: number;
-  idempotencyKeys: number;
-  /** accounts Redis does not hold (rebuilt from the store on first use) */
-  missingInRedis: number;
-  /** accounts read again because they changed during the audit */
-  rechecked: number;
-  /** events waiting when the audit began, after its wait */
-  pendingAtStart: { outbox: number; kafkaQueue: number | undefined };
-  kafka: { records: number; duplicates: number } | undefined;
-  currencies: { currency: string; accounts: number; balances: string }[];
-  differences: number;
-  accountsWithDifferences: number;
-  seconds: number;
-}
-
-export interface AuditResult {
-  summary: AuditSummary;
-  /** the first maxDifferences */
-  differences: Difference[];
-}
-
-export interface AuditSources {
-  postgres: AuditPostgres;
-  redis: AuditRedis;
-  /** reads the topic to its current end (see kafka-reader.ts); false when the topic does not exist */
-  readTopic?: (onBatch: (records: TopicRecord[]) => Promise<void>) => Promise<boolean>;
-  mapper: ProtoMapper;
-}
+import type { Difference, ReportDifferences } from './differences';
+import { checkKafka } from './kafka-check';
+import { checkRedisKeys } from './redis-key-check';
+import { checkStore } from './store-checks';
 
 /** Bound on the distinct accounts remembered for the summary's count (the count saturates there). */
 const DIFFERENT_ACCOUNTS_MAX = 100_000;
@@ -117,9 +58,12 @@ export class LedgerAudit {
     const started = Date.now();
     await this.waitDrained();
     await this.accounts();
-    await this.redisKeys();
-    await this.storeChecks();
-    if (this.options.kafka) await this.kafka();
+    const report: ReportDifferences = (differences) => this.report(differences);
+    await checkRedisKeys(this.sources, this.options, report);
+    await checkStore(this.sources, this.options, report);
+    if (this.options.kafka) {
+      this.summary.kafka = await checkKafka(this.sources, this.options, report, this.summary.events);
+    }
     this.report(this.totals.check());
     return {
       summary: {
@@ -267,141 +211,5 @@ export class LedgerAudit {
     }
     const note = `(still changing after ${this.options.recheckTimes} re-reads; run the audit on a quiet store)`;
     return { ...result, differences: result.differences.map((d) => ({ ...d, detail: `${d.detail} ${note}` })) };
-  }
-
-  /** The reverse pass: accounts and reservations Redis holds that the store does not know. */
-  private async redisKeys(): Promise<void> {
-    const { postgres, redis } = this.sources;
-    for await (const batch of redis.scan(1000)) {
-      const accounts = batch.filter((k) => k.kind === 'account');
-      const reservations = batch.filter((k) => k.kind === 'reservation');
-      const [known, owners] = await Promise.all([
-        postgres.knownAccounts(accounts.map((k) => k.id)),
-        postgres.reservationAccounts(reservations.map((k) => k.id)),
-      ]);
-      const unknownAccounts = accounts.filter((k) => !known.has(k.id));
-      const reservationFields = await redis.fields(
-        reservations.map((k) => k.key),
-        ['acct'],
-      );
-      const strays = reservations.filter((k, i) => owners.get(k.id) !== reservationFields[i]?.[0]);
-      if (unknownAccounts.length === 0 && strays.length === 0) continue;
-      // Opened or reserved a moment ago, not stored yet: look again after the relay's round.
-      await sleep(this.options.recheckDelayMs);
-      const knownNow = await postgres.knownAccounts(unknownAccounts.map((k) => k.id));
-      const ownersNow = await postgres.reservationAccounts(strays.map((k) => k.id));
-      for (const k of unknownAccounts) {
-        if (knownNow.has(k.id)) continue;
-        this.report([
-          { account: k.id, field: 'redis.account', detail: `${k.key} is in redis, postgres has no event of it` },
-        ]);
-      }
-      const strayFields = await redis.fields(
-        strays.map((k) => k.key),
-        ['acct'],
-      );
-      strays.forEach((k, i) => {
-        const inRedis = strayFields[i]?.[0] ?? '(none)';
-        const inStore = ownersNow.get(k.id);
-        if (inStore === inRedis) return;
-        this.report([
-          {
-            account: inRedis,
-            field: `reservations[${k.id}]`,
-            detail: inStore
-              ? `redis has it on ${inRedis}, postgres on ${inStore}`
-              : `in redis (${k.key}), never reserved in postgres`,
-          },
-        ]);
-      });
-    }
-  }
-
-  /** Whole-store checks Postgres runs: orphan idempotency records, transfer pairs, conflicts. */
-  private async storeChecks(): Promise<void> {
-    const { postgres } = this.sources;
-    for await (const orphans of postgres.orphanIdempotency(this.options.pageSize)) {
-      this.report(
-        orphans.map((o) => ({
-          account: o.accountId,
-          field: `idempotency[${o.key}]`,
-          detail: o.event
-            ? `ledger_idempotency v${o.version} names event ${o.eventId}, which is ${o.event.key} v${o.event.version} of ${o.event.accountId}`
-            : `ledger_idempotency v${o.version} names event ${o.eventId}, which is not stored`,
-        })),
-      );
-    }
-    for (const t of await postgres.transferProblems(this.options.maxDifferences)) {
-      const side = (s: typeof t.debit) =>
-        s ? `${s.accountId} -> ${s.counterparty} ${s.amount} ${s.currency}` : 'missing';
-      this.report([
-        {
-          account: t.debit?.accountId ?? t.credit?.accountId ?? '',
-          field: `transfer[${t.reference}]`,
-          detail: `debit ${side(t.debit)}, credit ${side(t.credit)}`,
-        },
-      ]);
-    }
-    for (const c of await postgres.conflicts(this.options.maxDifferences)) {
-      this.report([
-        {
-          account: c.accountId,
-          field: 'postgres.conflicts',
-          detail: `outbox event ${c.eventId} v${c.version} conflicts with a stored event (ledger_event_conflicts)`,
-        },
-      ]);
-    }
-  }
-
-  /** The topic against the store, then every account's stream against its stored version. */
-  private async kafka(): Promise<void> {
-    const { postgres, readTopic } = this.sources;
-    if (!readTopic) throw new Error('a Kafka check was asked for without a topic reader');
-    const audit = new KafkaAudit();
-    const exists = await readTopic(async (records) => {
-      const ids = records.map(KafkaAudit.eventIdOf).filter((id): id is string => id !== undefined);
-      const stored = await postgres.eventsById([...new Set(ids)]);
-      for (const record of records) {
-        const id = KafkaAudit.eventIdOf(record);
-        const row = id === undefined ? undefined : stored.get(id);
-        let expected: ExpectedRecord | undefined;
-        try {
-          expected = row && this.expected(row);
-        } catch (error) {
-          // e.g. a currency this audit's LEDGER_EXTRA_ASSETS does not know
-          const detail = `cannot build the expected record: ${error instanceof Error ? error.message : String(error)}`;
-          this.report([{ account: row?.account_id ?? record.key, field: `kafka[v${row?.version}]`, detail }]);
-          continue;
-        }
-        this.report(audit.accept(record, expected));
-      }
-    });
-    this.summary.kafka = { records: audit.records, duplicates: audit.duplicates };
-    for await (const page of postgres.maxVersions(this.options.pageSize)) {
-      const behind = page.filter((a) => audit.lastVersion(a.accountId) < a.version);
-      const queued = await postgres.queued(
-        behind.map((a) => ({ accountId: a.accountId, version: audit.lastVersion(a.accountId) + 1 })),
-      );
-      for (const a of behind) {
-        const next = audit.lastVersion(a.accountId) + 1;
-        this.report(audit.completeness(a.accountId, a.version, queued.has(`${a.accountId}|${next}`)));
-      }
-    }
-    if (!exists && this.summary.events > 0) {
-      this.report([
-        { account: '(all)', field: 'kafka.topic', detail: 'the topic does not exist; postgres holds events' },
-      ]);
-    }
-  }
-
-  private expected(row: EventRow): ExpectedRecord {
-    const event = eventOfRow(row);
-    return {
-      accountId: event.accountId,
-      version: event.version,
-      type: event.type,
-      traceparent: event.traceparent,
-      value: this.sources.mapper.event(event),
-    };
   }
 }

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { auditStores } from '../../src/audit/audit-command';
-import type { AuditResult } from '../../src/audit/ledger-audit';
+import type { AuditResult } from '../../src/audit/audit-result';
 import { loadConfig } from '../../src/config/config';
 import { AccountEvent } from '../../src/generated/ledger/v1/ledger';
 import { RedisKeys } from '../../src/infrastructure/redis/redis-keys';

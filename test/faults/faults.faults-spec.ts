@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Redis from 'ioredis';
 import { auditStores } from '../../src/audit/audit-command';
-import type { AuditResult } from '../../src/audit/ledger-audit';
+import type { AuditResult } from '../../src/audit/audit-result';
 import { loadConfig } from '../../src/config/config';
 import { buildService } from '../observability/support/built-service';
 import { mapLimit } from '../support/event-store-checks';
