@@ -13,7 +13,10 @@ if seen then
   return seen
 end
 local a = load_account(KEYS[1])
-local existing = load_reservation(KEYS[2])
+local existing = nil
+if not ID_IS_NEW then
+  existing = load_reservation(KEYS[2])
+end
 if existing then
   -- The replay record has expired but the reservation is still here: answer from its state.
   if existing.h ~= h or not a then

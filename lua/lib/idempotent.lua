@@ -82,6 +82,10 @@ if prior_checked ~= '1' then
     end
     return { 'CHECK_PRIOR', '' }
   end
+  -- Proved new: every id that produced events has its bits set (in the same script), and a
+  -- claim this call took was nobody's, so there is nothing under it to answer from. A claim
+  -- found already bound to this account (a call that stopped half way) does not count.
+  ID_IS_NEW = not maybe_seen and (claimed or claim_owner == '')
 end
 
 local result = body()

@@ -129,8 +129,16 @@ local function overloaded(max_len)
   return reject('OVERLOADED', 'outbox backlog at its bound of ' .. s(max_len) .. ' events; retry later')
 end
 
+-- Set by the idempotent wrapper (lua/lib/idempotent.lua) when the id filter proved the call's
+-- id never produced events and this call took its claim: then no replay record or reservation
+-- can exist under it, and the scripts skip looking for them (two fewer commands for a Reserve).
+local ID_IS_NEW = false
+
 -- Idempotency records: a hash {h = parameter hash, reply = reply json}, kept for the retention.
 local function idem_lookup(key, h)
+  if ID_IS_NEW then
+    return nil
+  end
   local v = redis.call('HMGET', key, 'h', 'reply')
   if not v[1] then
     return nil
