@@ -27,6 +27,22 @@ function store(): {
   };
 }
 
+/**
+ * Runs `start` with Date.now() frozen, so that calls it begins count as beginning to wait in the
+ * same millisecond (the waiter orders and polls by the time each wait began: a clock tick between
+ * two calls would otherwise decide which poll asks for which id).
+ */
+function atOneInstant<T>(start: () => T): T {
+  const realNow = Date.now;
+  const instant = realNow();
+  Date.now = () => instant;
+  try {
+    return start();
+  } finally {
+    Date.now = realNow;
+  }
+}
+
 describe('DurabilityWaiter', () => {
   it('knows how long the longest-waiting call has waited (0 when none waits)', async () => {
     const waiter = new DurabilityWaiter(OPTIONS, store().lookup);
@@ -64,7 +80,7 @@ describe('DurabilityWaiter', () => {
   it('a lost report: finds the events in Postgres, in one query for every waiting call, the longest-waiting first', async () => {
     const pg = store();
     const waiter = new DurabilityWaiter(OPTIONS, pg.lookup);
-    const calls = ['a', 'b', 'c', 'd'].map((id) => waiter.waitFor([id]));
+    const calls = atOneInstant(() => ['a', 'b', 'c', 'd'].map((id) => waiter.waitFor([id])));
     for (const id of ['a', 'b', 'c', 'd']) pg.stored.add(id);
     await expect(Promise.all(calls)).resolves.toEqual(calls.map(() => ({ batches: [], via: 'polled' })));
     // Bounded by pollBatchMax: a, b, c in the first query, d in the next one.
@@ -74,7 +90,7 @@ describe('DurabilityWaiter', () => {
   it('keeps asking, in turn, for ids that are not stored yet', async () => {
     const pg = store();
     const waiter = new DurabilityWaiter(OPTIONS, pg.lookup);
-    const calls = ['a', 'b', 'c', 'd'].map((id) => waiter.waitFor([id]));
+    const calls = atOneInstant(() => ['a', 'b', 'c', 'd'].map((id) => waiter.waitFor([id])));
     await new Promise((resolve) => setTimeout(resolve, 70));
     pg.stored.add('d');
     pg.stored.add('a');
