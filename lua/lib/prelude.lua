@@ -33,7 +33,8 @@ local function in_range(n)
 end
 
 -- lev: id of the account's last event, so that a replay answered from current state can still be
--- held back until that event is durable.
+-- held back until that event is durable. The TypeScript side names these fields (and
+-- RESERVATION_FIELDS) in src/infrastructure/redis/hash-codec.ts; a unit test keeps them equal.
 local ACCOUNT_FIELDS = { 'id', 'cur', 'st', 'bal', 'held', 'od', 'ver', 'opened', 'meta', 'h', 'lev' }
 
 local function load_account(key)

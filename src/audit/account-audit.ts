@@ -5,7 +5,8 @@
  * idempotency records of the event store. No I/O: the readers in this folder fetch, this decides.
  * The fold is AccountFold (account-fold.ts); the fields compared are in audit-fields.ts.
  */
-import { type ScriptReply, toAccount, toReservation } from '../infrastructure/redis/script-replies';
+import { toAccount, toReservation } from '../infrastructure/redis/hash-codec';
+import type { ScriptReply } from '../infrastructure/redis/script-replies';
 import type { AccountFold, KeyOutcome } from './account-fold';
 import { ACCOUNT_FIELDS, REPLY_ACCOUNT_FIELDS, RESERVATION_FIELDS } from './audit-fields';
 import { compareFields, type Difference } from './differences';

@@ -1,6 +1,7 @@
 import type { AccountState, ReservationState } from '../../ledger/domain/account';
 import type { PostgresEventStore, Querier } from '../postgres/postgres-event-store';
 import type { LuaScripts } from '../redis/lua-scripts';
+import { accountHash, reservationHash } from '../redis/hash-codec';
 import { RedisKeys } from '../redis/redis-keys';
 
 /** What an idempotency key produced, from the event store. */
@@ -48,18 +49,7 @@ export class AccountRecovery {
       [`open:${state.accountId}`, ...reservations.map((r) => `res:${r.reservationId}`)],
       q,
     );
-    const account = {
-      id: state.accountId,
-      cur: state.currency,
-      st: state.status,
-      bal: state.balance.toString(),
-      held: state.held.toString(),
-      od: state.overdraftLimit.toString(),
-      ver: String(state.version),
-      opened: String(state.openedAtMs),
-      meta: JSON.stringify(state.metadata),
-      h: hashes.get(`open:${state.accountId}`) ?? '',
-    };
+    const account = accountHash(state, hashes.get(`open:${state.accountId}`) ?? '');
     const restored = await this.scripts.run(
       'restore_account',
       [
@@ -67,7 +57,10 @@ export class AccountRecovery {
         this.keys.expiryIndex(state.accountId),
         ...reservations.map((r) => this.keys.reservation(state.accountId, r.reservationId)),
       ],
-      [JSON.stringify(account), JSON.stringify(reservations.map((r) => this.reservationFields(r, hashes)))],
+      [
+        JSON.stringify(account),
+        JSON.stringify(reservations.map((r) => reservationHash(r, hashes.get(`res:${r.reservationId}`) ?? ''))),
+      ],
     );
     // The claims binding reservation ids to the account live in the ids' own buckets.
     for (const r of reservations) {
@@ -78,21 +71,6 @@ export class AccountRecovery {
       );
     }
     if (restored === 'RESTORED') this.onRestored(state.accountId);
-  }
-
-  private reservationFields(r: ReservationState, hashes: Map<string, string>): Record<string, string> {
-    return {
-      id: r.reservationId,
-      acct: r.accountId,
-      cur: r.currency,
-      amt: r.amount.toString(),
-      com: r.committed.toString(),
-      st: r.status,
-      oid: r.orderId,
-      exp: String(r.expiresAtMs),
-      aver: String(r.accountVersion),
-      h: hashes.get(`res:${r.reservationId}`) ?? '',
-    };
   }
 
   /**

@@ -3,10 +3,7 @@ import { LedgerError } from '../../ledger/domain/errors';
 import type { AccountSnapshot, ReservationResult } from '../../ledger/ports/ledger-store';
 import type { RedisKeys } from './redis-keys';
 import { guardRedis } from './redis-errors';
-import { toAccount, toReservation } from './script-replies';
-
-type AccountFields = Parameters<typeof toAccount>[0];
-type ReservationFields = Parameters<typeof toReservation>[0];
+import { type AccountView, type ReservationView, toAccount, toReservation } from './hash-codec';
 
 /** Reads of the live state in Redis (no script: a read changes nothing and needs no atomic step). */
 export class LiveReads {
@@ -18,7 +15,7 @@ export class LiveReads {
   async account(accountId: string): Promise<AccountSnapshot> {
     const fields = await guardRedis(this.redis.hgetall(this.keys.account(accountId)));
     if (fields['id'] === undefined) throw new LedgerError('ACCOUNT_NOT_FOUND', `account ${accountId} does not exist`);
-    return toAccount(fields as unknown as AccountFields);
+    return toAccount(fields as unknown as AccountView);
   }
 
   async reservation(accountId: string, reservationId: string): Promise<ReservationResult> {
@@ -32,8 +29,8 @@ export class LiveReads {
       throw new LedgerError('RESERVATION_NOT_FOUND', `reservation ${reservationId} does not exist`);
     }
     return {
-      reservation: toReservation(reservationFields as unknown as ReservationFields),
-      account: toAccount(accountFields as unknown as AccountFields),
+      reservation: toReservation(reservationFields as unknown as ReservationView),
+      account: toAccount(accountFields as unknown as AccountView),
       replayed: false,
       events: [],
     };

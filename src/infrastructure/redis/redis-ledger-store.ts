@@ -25,6 +25,7 @@ import { PriorCheckNeeded, idempotentArgs, idempotentKeys } from './idempotent-c
 import type { LuaScripts } from './lua-scripts';
 import { LiveReads } from './live-reads';
 import { RedisKeys } from './redis-keys';
+import { toAccount } from './hash-codec';
 import { guardRedis } from './redis-errors';
 import { type IdempotentScriptCall, type ScriptCall, ScriptCalls } from './script-calls';
 import {
@@ -33,7 +34,6 @@ import {
   interpretReply,
   pendingEvents,
   reservationResultOf,
-  toAccount,
 } from './script-replies';
 import { ReservationLocator } from './reservation-locator';
 import { RestoringCalls } from './restoring-calls';

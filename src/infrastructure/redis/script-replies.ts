@@ -1,32 +1,8 @@
-import type { AccountStatus, ReservationState, ReservationStatus } from '../../ledger/domain/account';
 import { type ErrorReason, LedgerError, isErrorReason } from '../../ledger/domain/errors';
-import type { AccountResult, AccountSnapshot, ReservationResult } from '../../ledger/ports/ledger-store';
+import type { AccountResult, ReservationResult } from '../../ledger/ports/ledger-store';
+import { type AccountView, type ReservationView, toAccount, toReservation } from './hash-codec';
 
-/** The JSON shapes the Lua scripts reply with (lua/lib/prelude.lua: account_view, reservation_view). */
-interface AccountView {
-  id: string;
-  cur: string;
-  st: string;
-  bal: string;
-  held: string;
-  od: string;
-  ver: string;
-  opened: string;
-  meta: string;
-}
-
-interface ReservationView {
-  id: string;
-  acct: string;
-  cur: string;
-  amt: string;
-  com: string;
-  st: string;
-  oid: string;
-  exp: string;
-  aver: string;
-}
-
+/** The JSON the Lua scripts reply with (lua/lib/prelude.lua: reply_json, account_view, reservation_view). */
 export interface ScriptReply {
   account: AccountView;
   reservation?: ReservationView;
@@ -38,42 +14,6 @@ export interface ScriptReply {
 export interface AppliedReply {
   body: ScriptReply;
   replayed: boolean;
-}
-
-const ACCOUNT_STATUSES: readonly AccountStatus[] = ['OPEN', 'FROZEN', 'CLOSED'];
-const RESERVATION_STATUSES: readonly ReservationStatus[] = ['ACTIVE', 'COMMITTED', 'RELEASED', 'EXPIRED'];
-
-function oneOf<T extends string>(value: string, allowed: readonly T[], what: string): T {
-  if (!(allowed as readonly string[]).includes(value)) throw new Error(`unexpected ${what} "${value}" from Redis`);
-  return value as T;
-}
-
-export function toAccount(view: AccountView): AccountSnapshot {
-  return {
-    accountId: view.id,
-    currency: view.cur,
-    status: oneOf(view.st, ACCOUNT_STATUSES, 'account status'),
-    balance: BigInt(view.bal),
-    held: BigInt(view.held),
-    overdraftLimit: BigInt(view.od),
-    version: Number(view.ver),
-    openedAtMs: Number(view.opened),
-    metadata: JSON.parse(view.meta) as Record<string, string>,
-  };
-}
-
-export function toReservation(view: ReservationView): ReservationState {
-  return {
-    reservationId: view.id,
-    accountId: view.acct,
-    currency: view.cur,
-    amount: BigInt(view.amt),
-    committed: BigInt(view.com),
-    status: oneOf(view.st, RESERVATION_STATUSES, 'reservation status'),
-    orderId: view.oid,
-    expiresAtMs: Number(view.exp),
-    accountVersion: Number(view.aver),
-  };
 }
 
 /**
