@@ -170,6 +170,16 @@ describe('event store: global_seq follows commit order and each account version 
     expect(await db.query(`SELECT 1 FROM ledger_event_conflicts WHERE account_id = $1`, [q])).toHaveLength(1);
   });
 
+  it('an appender closed and opened again (stop, then start) appends on a connection the pool kept', async () => {
+    const store = await eventStore();
+    const account = uid('reopen');
+    expect((await store.append([outboxEvent(account, 1)])).inserted).toBe(1);
+    store.closeAppender(); // the connection goes back to the pool with the batch statement prepared on it
+    expect((await store.append([outboxEvent(account, 2)])).inserted).toBe(1);
+    store.closeAppender();
+    expect((await store.append([outboxEvent(account, 3)])).inserted).toBe(1);
+  });
+
   it('the batch goes as literals: any text a caller sent is stored exactly as sent', async () => {
     const store = await eventStore();
     const account = uid('quote');

@@ -10,11 +10,12 @@ import { ACCOUNT_LOCK_SPACE, APPEND_LOCK } from './append-locks';
 const BEGIN_AND_LOCK = `BEGIN; SELECT pg_advisory_xact_lock(${APPEND_LOCK})`;
 
 /**
- * The batch statement, prepared once per connection (APPEND_PREPARE): the batch's account history locks (shared), the
- * highest global_seq stored before it, the events (one multi-row INSERT, in batch order, so that
- * global_seq follows each account's versions) and their idempotency records (one per (key,
- * account), with the last version the call produced there: a final commit writes two events
- * under one key, a transfer one on each of two accounts). A re-delivered event inserts nothing.
+ * The batch statement, prepared once per connection (APPEND_PREPARE): the batch's account history
+ * locks (shared), the highest global_seq stored before it, the events (one multi-row INSERT, in
+ * batch order, so that global_seq follows each account's versions) and their idempotency records
+ * (one per (key, account), with the last version the call produced there: a final commit writes
+ * two events under one key, a transfer one on each of two accounts). A re-delivered event inserts
+ * nothing.
  * `history_locks` is joined into the INSERT so that it runs (a CTE nobody reads is skipped).
  */
 const APPEND_SQL = `

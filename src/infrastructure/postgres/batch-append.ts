@@ -131,6 +131,12 @@ export class BatchAppender {
     try {
       await client.query(APPEND_PREPARE);
     } catch (error) {
+      // Prepared already: an appender of this process had this pooled connection before (the
+      // relay stopped and started again); the statement is the same.
+      if (isDuplicatePreparedStatement(error)) {
+        this.client = client;
+        return client;
+      }
       client.removeListener('error', this.onError);
       client.release(error instanceof Error ? error : new Error(String(error)));
       throw error;
@@ -138,6 +144,11 @@ export class BatchAppender {
     this.client = client;
     return client;
   }
+}
+
+/** SQLSTATE 42P05: a prepared statement of that name exists on the connection. */
+function isDuplicatePreparedStatement(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === '42P05';
 }
 
 function result(
