@@ -1,5 +1,6 @@
 import type { AccountState } from '../ledger/domain/account';
 import type { EventType, LedgerEvent } from '../ledger/domain/events';
+import { accountHash, reservationHash } from '../infrastructure/redis/hash-codec';
 
 let eventCounter = 0;
 
@@ -111,41 +112,13 @@ export class History {
   }
 }
 
-/** The Redis hashes the Lua scripts keep for a state (lua/lib/prelude.lua field names). */
+/** The Redis hashes the Lua scripts keep for a state (written as a restore writes them). */
 export function redisHashesOf(state: AccountState): {
   account: Record<string, string>;
   reservations: Map<string, Record<string, string>>;
 } {
   return {
-    account: {
-      id: state.accountId,
-      cur: state.currency,
-      st: state.status,
-      bal: state.balance.toString(),
-      held: state.held.toString(),
-      od: state.overdraftLimit.toString(),
-      ver: String(state.version),
-      opened: String(state.openedAtMs),
-      meta: JSON.stringify(state.metadata),
-      h: 'h-open',
-      lev: '',
-    },
-    reservations: new Map(
-      [...state.reservations.values()].map((r) => [
-        r.reservationId,
-        {
-          id: r.reservationId,
-          acct: r.accountId,
-          cur: r.currency,
-          amt: r.amount.toString(),
-          com: r.committed.toString(),
-          st: r.status,
-          oid: r.orderId,
-          exp: String(r.expiresAtMs),
-          aver: String(r.accountVersion),
-          h: 'h',
-        },
-      ]),
-    ),
+    account: { ...accountHash(state, 'h-open'), lev: '' },
+    reservations: new Map([...state.reservations.values()].map((r) => [r.reservationId, reservationHash(r, 'h')])),
   };
 }

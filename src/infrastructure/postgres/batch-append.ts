@@ -133,13 +133,11 @@ export class BatchAppender {
     } catch (error) {
       // Prepared already: an appender of this process had this pooled connection before (the
       // relay stopped and started again); the statement is the same.
-      if (isDuplicatePreparedStatement(error)) {
-        this.client = client;
-        return client;
+      if (!isDuplicatePreparedStatement(error)) {
+        client.removeListener('error', this.onError);
+        client.release(error instanceof Error ? error : new Error(String(error)));
+        throw error;
       }
-      client.removeListener('error', this.onError);
-      client.release(error instanceof Error ? error : new Error(String(error)));
-      throw error;
     }
     this.client = client;
     return client;
